@@ -1,0 +1,550 @@
+package scim
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/roster-scim/roster"
+)
+
+// PatchRequest is the body of a PATCH (RFC 7644 §3.5.2).
+type PatchRequest struct {
+	Schemas    []string  `json:"schemas"`
+	Operations []PatchOp `json:"Operations"`
+}
+
+// PatchOp is one operation. Op is matched case-insensitively because Entra
+// sends "Add", "Replace" and "Remove".
+type PatchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value"`
+}
+
+// MemberOp is a change to a group's membership produced by a PATCH or PUT.
+// Memberships live in their own table, so the applier hands these to the
+// store instead of rewriting a member list: adding k members costs O(k).
+type MemberOp struct {
+	Op  string // "add", "remove" or "clear"
+	IDs []string
+}
+
+// Patch ops.
+const (
+	opAdd     = "add"
+	opReplace = "replace"
+	opRemove  = "remove"
+)
+
+// maxPatchOps bounds the work one request can ask for.
+const maxPatchOps = 1000
+
+// ApplyPatch applies the operations in order to a copy of attrs and returns
+// the new document and the membership changes. It is all or nothing: on
+// error the caller's attrs are untouched and nothing is to be stored.
+func ApplyPatch(rt *ResourceType, attrs map[string]any, ops []PatchOp) (map[string]any, []MemberOp, error) {
+	if len(ops) == 0 {
+		return nil, nil, roster.SCIMErrorf(roster.ScimInvalidValue, "a PATCH needs at least one operation in Operations")
+	}
+	if len(ops) > maxPatchOps {
+		return nil, nil, roster.SCIMErrorf(roster.ScimTooMany, "a PATCH may hold at most %d operations, got %d", maxPatchOps, len(ops))
+	}
+	doc, _ := deepCopy(attrs).(map[string]any)
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	p := &patcher{rt: rt, doc: doc}
+	for i, op := range ops {
+		if err := p.apply(op); err != nil {
+			if e, ok := err.(*roster.Error); ok {
+				e.Message = "Operations[" + itoa(int64(i)) + "]: " + e.Message
+			}
+			return nil, nil, err
+		}
+	}
+	if err := CheckRequired(rt, p.doc); err != nil {
+		return nil, nil, err
+	}
+	return p.doc, p.members, nil
+}
+
+type patcher struct {
+	rt      *ResourceType
+	doc     map[string]any
+	members []MemberOp
+}
+
+func (p *patcher) apply(op PatchOp) error {
+	kind := strings.ToLower(strings.TrimSpace(op.Op))
+	if kind != opAdd && kind != opReplace && kind != opRemove {
+		return roster.SCIMErrorf(roster.ScimInvalidValue, "op must be \"add\", \"replace\" or \"remove\", got %q", op.Op)
+	}
+	if strings.TrimSpace(op.Path) == "" {
+		if kind == opRemove {
+			return roster.SCIMErrorf(roster.ScimNoTarget, "remove needs a path")
+		}
+		obj, ok := op.Value.(map[string]any)
+		if !ok {
+			return roster.SCIMErrorf(roster.ScimInvalidValue, "an %s without a path needs an object value whose keys are attribute paths", kind)
+		}
+		return p.applyObject(kind, obj, "")
+	}
+	pp, err := ParsePatchPath(op.Path)
+	if err != nil {
+		return err
+	}
+	t, ok := p.rt.Lookup(pp.Path)
+	if !ok {
+		return roster.SCIMErrorf(roster.ScimInvalidPath, "path %q names no attribute of %s", op.Path, p.rt.Name)
+	}
+	return p.applyTarget(kind, t, pp.Filter, op.Value, true)
+}
+
+// applyObject applies a path-less add/replace: each key is itself a path,
+// which may be dotted (`name.givenName`) or URN-qualified, as Entra sends in
+// its aadOptscim062020 dialect. Unknown and server-owned keys (Okta sends
+// `id`) are ignored.
+func (p *patcher) applyObject(kind string, obj map[string]any, urn string) error {
+	for k, v := range obj {
+		key := k
+		if urn != "" {
+			key = urn + ":" + k
+		}
+		pp, err := ParsePatchPath(key)
+		if err != nil || pp.Filter != nil {
+			continue
+		}
+		t, ok := p.rt.Lookup(pp.Path)
+		if !ok {
+			continue
+		}
+		if err := p.applyTarget(kind, t, nil, v, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *patcher) applyTarget(kind string, t Target, filter Expr, value any, explicit bool) error {
+	if t.WholeExt {
+		if kind == opRemove {
+			delete(p.doc, t.Ext)
+			return nil
+		}
+		obj, ok := value.(map[string]any)
+		if !ok {
+			return roster.SCIMErrorf(roster.ScimInvalidValue, "the value for %s must be an object", t.Ext)
+		}
+		return p.applyObject(kind, obj, t.Ext)
+	}
+	name := t.Path().String()
+	if (t.Common && t.Attr.Name != "externalId") || t.Attr.Mutability == ReadOnly {
+		if explicit {
+			return roster.SCIMErrorf(roster.ScimMutability, "%s is read-only", name)
+		}
+		return nil
+	}
+	if p.rt.Name == GroupType && t.Ext == "" && t.Attr.Name == "members" {
+		return p.applyMembers(kind, t, filter, value)
+	}
+	if explicit && kind != opRemove && value == nil {
+		return roster.SCIMErrorf(roster.ScimInvalidValue, "%s of %s needs a value", kind, name)
+	}
+	c := container(p.doc, t.Ext)
+	defer func() {
+		if t.Ext != "" && len(c) == 0 {
+			delete(p.doc, t.Ext)
+		}
+	}()
+	if filter != nil {
+		return p.applyFiltered(kind, c, t, filter, value)
+	}
+	if t.Sub != nil {
+		return p.applySub(kind, c, t, value)
+	}
+	a := t.Attr
+	switch {
+	case kind == opRemove && value != nil && a.MultiValued:
+		return removeValues(c, a, value)
+	case kind == opRemove:
+		delete(c, a.Name)
+		return nil
+	case a.MultiValued:
+		nv, err := normalizeValue(a, value, name)
+		if err != nil {
+			return err
+		}
+		list, _ := nv.([]any)
+		if kind == opAdd {
+			list = appendUnique(asList(c[a.Name]), list)
+		}
+		setOrDelete(c, a.Name, list)
+		return nil
+	case a.Type == TypeComplex && a.Name != "manager":
+		obj, ok := value.(map[string]any)
+		if !ok {
+			return roster.SCIMErrorf(roster.ScimInvalidValue, "%s must be an object", name)
+		}
+		// RFC 7644 §3.5.2.1 and §3.5.2.3: the sub-attributes given replace
+		// or add; those not given are left unchanged.
+		cur, _ := c[a.Name].(map[string]any)
+		if cur == nil {
+			cur = map[string]any{}
+		}
+		for k, sv := range obj {
+			if sub := a.Sub(k); sub != nil {
+				if err := setNormalized(cur, sub, sv, name+"."+sub.Name); err != nil {
+					return err
+				}
+			}
+		}
+		setOrDelete(c, a.Name, cur)
+		return nil
+	default:
+		nv, err := normalizeValue(a, value, name)
+		if err != nil {
+			return err
+		}
+		setOrDelete(c, a.Name, nv)
+		return nil
+	}
+}
+
+// applySub handles `attr.sub` without a filter: on a single complex
+// attribute it sets or removes the sub-attribute; on a multi-valued one it
+// applies to every element (and add creates an element when there is none).
+func (p *patcher) applySub(kind string, c map[string]any, t Target, value any) error {
+	name := t.Path().String()
+	if !t.Attr.MultiValued {
+		cur, _ := c[t.Attr.Name].(map[string]any)
+		if cur == nil {
+			if kind == opRemove {
+				return nil
+			}
+			cur = map[string]any{}
+		}
+		if kind == opRemove {
+			delete(cur, t.Sub.Name)
+		} else if err := setNormalized(cur, t.Sub, value, name); err != nil {
+			return err
+		}
+		setOrDelete(c, t.Attr.Name, cur)
+		return nil
+	}
+	list := asList(c[t.Attr.Name])
+	if len(list) == 0 && kind != opRemove {
+		list = []any{map[string]any{}}
+	}
+	for _, e := range list {
+		em, _ := e.(map[string]any)
+		if em == nil {
+			continue
+		}
+		if kind == opRemove {
+			delete(em, t.Sub.Name)
+		} else if err := setNormalized(em, t.Sub, value, name); err != nil {
+			return err
+		}
+	}
+	setOrDelete(c, t.Attr.Name, dropEmpty(list))
+	return nil
+}
+
+// applyFiltered handles `attr[filter]` and `attr[filter].sub`.
+func (p *patcher) applyFiltered(kind string, c map[string]any, t Target, filter Expr, value any) error {
+	name := t.Path().String()
+	if !t.Attr.MultiValued || t.Attr.Type != TypeComplex {
+		return roster.SCIMErrorf(roster.ScimInvalidPath, "%s is not a multi-valued complex attribute, so it cannot take a [filter]", t.Attr.Name)
+	}
+	parent := Target{Ext: t.Ext, Attr: t.Attr}
+	f, err := p.rt.resolve(filter, &parent)
+	if err != nil {
+		return roster.SCIMErrorf(roster.ScimInvalidPath, "%s", roster.ErrorMessage(err))
+	}
+	list := asList(c[t.Attr.Name])
+	var matched []map[string]any
+	kept := list[:0:0]
+	for _, e := range list {
+		em, _ := e.(map[string]any)
+		if em != nil && matchElement(f, em, t.Attr) {
+			matched = append(matched, em)
+			if kind == opRemove && t.Sub == nil {
+				continue
+			}
+		}
+		kept = append(kept, e)
+	}
+	if kind == opRemove {
+		for _, em := range matched {
+			if t.Sub != nil {
+				delete(em, t.Sub.Name)
+			}
+		}
+		setOrDelete(c, t.Attr.Name, dropEmpty(kept))
+		return nil
+	}
+	if len(matched) == 0 {
+		// Entra sends `Add` (and sometimes `Replace`) on
+		// emails[type eq "work"].value for a user with no work email: create
+		// the element from the filter's equality terms.
+		seed, ok := seedFromFilter(f)
+		if !ok {
+			return roster.SCIMErrorf(roster.ScimNoTarget, "no value of %s matches the filter in %q", t.Attr.Name, name)
+		}
+		el := map[string]any{}
+		for k, v := range seed {
+			if err := setNormalized(el, t.Attr.Sub(k), v, t.Attr.Name+"."+k); err != nil {
+				return err
+			}
+		}
+		list = append(list, el)
+		matched = append(matched, el)
+	}
+	for _, em := range matched {
+		if t.Sub != nil {
+			if err := setNormalized(em, t.Sub, value, name); err != nil {
+				return err
+			}
+			continue
+		}
+		obj, ok := value.(map[string]any)
+		if !ok {
+			return roster.SCIMErrorf(roster.ScimInvalidValue, "%s needs an object value", name)
+		}
+		if kind == opReplace {
+			for k := range em {
+				delete(em, k)
+			}
+		}
+		nv, err := normalizeSingle(t.Attr, obj, name)
+		if err != nil {
+			return err
+		}
+		if nm, ok := nv.(map[string]any); ok {
+			for k, v := range nm {
+				em[k] = v
+			}
+		}
+	}
+	setOrDelete(c, t.Attr.Name, dropEmpty(list))
+	return nil
+}
+
+// applyMembers turns operations on a group's members into MemberOps.
+func (p *patcher) applyMembers(kind string, t Target, filter Expr, value any) error {
+	if t.Sub != nil {
+		return roster.SCIMErrorf(roster.ScimInvalidPath, "members.%s cannot be changed; add or remove members by value", t.Sub.Name)
+	}
+	if filter != nil {
+		if kind != opRemove {
+			return roster.SCIMErrorf(roster.ScimInvalidPath, "members[filter] is supported only with remove; to change members, remove and add them by value")
+		}
+		ids, ok := memberFilterIDs(filter)
+		if !ok {
+			return roster.SCIMErrorf(roster.ScimInvalidFilter, "a members filter must compare value with eq, e.g. members[value eq \"<id>\"] (terms may be joined with or)")
+		}
+		p.members = append(p.members, MemberOp{Op: opRemove, IDs: ids})
+		return nil
+	}
+	var ids []string
+	if value != nil {
+		var err error
+		if ids, err = memberIDs(value); err != nil {
+			return err
+		}
+	}
+	switch {
+	case kind == opRemove && value == nil:
+		p.members = append(p.members, MemberOp{Op: "clear"})
+	case kind == opRemove:
+		p.members = append(p.members, MemberOp{Op: opRemove, IDs: ids})
+	case kind == opReplace:
+		p.members = append(p.members, MemberOp{Op: "clear"}, MemberOp{Op: opAdd, IDs: ids})
+	default:
+		p.members = append(p.members, MemberOp{Op: opAdd, IDs: ids})
+	}
+	return nil
+}
+
+// memberFilterIDs reads `value eq "a"` or `value eq "a" or value eq "b"`.
+func memberFilterIDs(e Expr) ([]string, bool) {
+	switch e := e.(type) {
+	case *CompareExpr:
+		s, ok := e.Value.(string)
+		if !ok || e.Op != "eq" || !strings.EqualFold(e.Path.Attr, "value") || e.Path.Sub != "" || e.Path.URN != "" {
+			return nil, false
+		}
+		return []string{s}, true
+	case *LogicalExpr:
+		if e.Op != "or" {
+			return nil, false
+		}
+		l, ok1 := memberFilterIDs(e.Left)
+		r, ok2 := memberFilterIDs(e.Right)
+		return append(l, r...), ok1 && ok2
+	}
+	return nil, false
+}
+
+// seedFromFilter collects the `sub eq value` terms of an and-only filter.
+func seedFromFilter(e Expr) (map[string]any, bool) {
+	switch e := e.(type) {
+	case *CompareExpr:
+		if e.Op != "eq" || e.Value == nil {
+			return nil, false
+		}
+		return map[string]any{e.Path.Attr: e.Value}, true
+	case *LogicalExpr:
+		if e.Op != "and" {
+			return nil, false
+		}
+		l, ok1 := seedFromFilter(e.Left)
+		r, ok2 := seedFromFilter(e.Right)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		for k, v := range r {
+			l[k] = v
+		}
+		return l, true
+	}
+	return nil, false
+}
+
+// removeValues removes the elements of a multi-valued attribute that equal
+// one of the given values (compared on their value sub-attribute).
+func removeValues(c map[string]any, a *Attribute, value any) error {
+	nv, err := normalizeValue(a, value, a.Name)
+	if err != nil {
+		return err
+	}
+	drop := asList(nv)
+	kept := []any{}
+	for _, e := range asList(c[a.Name]) {
+		if !containsValue(drop, e, a) {
+			kept = append(kept, e)
+		}
+	}
+	setOrDelete(c, a.Name, kept)
+	return nil
+}
+
+func containsValue(list []any, v any, a *Attribute) bool {
+	for _, x := range list {
+		if sameValue(x, v, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameValue compares two values of a multi-valued attribute: complex
+// elements by their value (and type, when both have one), simple ones by
+// equality that honours caseExact.
+func sameValue(x, y any, a *Attribute) bool {
+	xm, ok1 := x.(map[string]any)
+	ym, ok2 := y.(map[string]any)
+	if ok1 && ok2 {
+		if xm["value"] == nil && ym["value"] == nil {
+			return equalJSON(xm, ym)
+		}
+		if xt, yt := xm["type"], ym["type"]; xt != nil && yt != nil && !equalFold(xt, yt) {
+			return false
+		}
+		sub := a.Sub("value")
+		if sub != nil && !sub.CaseExact {
+			return equalFold(xm["value"], ym["value"])
+		}
+		return xm["value"] == ym["value"]
+	}
+	if !a.CaseExact {
+		return equalFold(x, y)
+	}
+	return x == y
+}
+
+func equalFold(x, y any) bool {
+	xs, ok1 := x.(string)
+	ys, ok2 := y.(string)
+	if ok1 && ok2 {
+		return strings.EqualFold(xs, ys)
+	}
+	return x == y
+}
+
+func equalJSON(x, y any) bool {
+	a, _ := json.Marshal(x)
+	b, _ := json.Marshal(y)
+	return string(a) == string(b)
+}
+
+func appendUnique(list, add []any) []any {
+	for _, v := range add {
+		dup := false
+		for _, x := range list {
+			if equalJSON(x, v) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, v)
+		}
+	}
+	return list
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func dropEmpty(list []any) []any {
+	out := list[:0:0]
+	for _, e := range list {
+		if m, ok := e.(map[string]any); ok && len(m) == 0 {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func setOrDelete(m map[string]any, name string, v any) {
+	switch x := v.(type) {
+	case nil:
+		delete(m, name)
+	case []any:
+		if len(x) == 0 {
+			delete(m, name)
+			return
+		}
+		m[name] = x
+	case map[string]any:
+		if len(x) == 0 {
+			delete(m, name)
+			return
+		}
+		m[name] = x
+	default:
+		m[name] = v
+	}
+}
+
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		l := make([]any, len(v))
+		for i, x := range v {
+			l[i] = deepCopy(x)
+		}
+		return l
+	}
+	return v
+}

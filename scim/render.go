@@ -1,0 +1,205 @@
+package scim
+
+import (
+	"strings"
+	"time"
+)
+
+// TimeFormat is how meta.created and meta.lastModified are written: RFC 3339
+// in UTC with as many fractional digits as needed, so that a value read back
+// from a response compares exactly in a `meta.lastModified gt` filter.
+const TimeFormat = time.RFC3339Nano
+
+// Render returns the SCIM JSON document of a resource. base is the tenant
+// URL (scheme, host and /v1/scim/<idp>) used for meta.location and $ref.
+func Render(rt *ResourceType, r *Resource, base string) map[string]any {
+	doc := make(map[string]any, len(r.Attrs)+4)
+	schemas := []any{rt.SchemaURN}
+	for k, v := range r.Attrs {
+		if rt.Extension(k) != nil {
+			schemas = append(schemas, k)
+		}
+		doc[k] = v
+	}
+	doc["schemas"] = schemas
+	doc["id"] = r.ID
+	if r.Members != nil {
+		doc["members"] = renderMembers(r.Members, base)
+	}
+	if len(r.Groups) > 0 {
+		doc["groups"] = renderMembers(r.Groups, base)
+	}
+	doc["meta"] = map[string]any{
+		"resourceType": rt.Name,
+		"created":      r.Created.UTC().Format(TimeFormat),
+		"lastModified": r.LastModified.UTC().Format(TimeFormat),
+		"location":     base + rt.Endpoint + "/" + r.ID,
+		"version":      r.ETag(),
+	}
+	return doc
+}
+
+func renderMembers(ms []Member, base string) []any {
+	out := make([]any, 0, len(ms))
+	for _, m := range ms {
+		e := map[string]any{"value": m.Value, "type": m.Type, "$ref": base + "/" + m.Type + "s/" + m.Value}
+		if m.Display != "" {
+			e["display"] = m.Display
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Projection is the parsed `attributes` / `excludedAttributes` of a request
+// (RFC 7644 §3.4.2.5 and §3.9). The zero value returns the default set.
+type Projection struct {
+	Attributes []Target
+	Excluded   []Target
+}
+
+// ParseProjection reads comma-separated attribute lists. Names that match
+// no attribute are ignored, as RFC 7644 §3.9 lets a server do, because IdPs
+// send lists written for other servers' schemas.
+func (rt *ResourceType) ParseProjection(attributes, excluded string) Projection {
+	return Projection{Attributes: rt.targets(attributes), Excluded: rt.targets(excluded)}
+}
+
+func (rt *ResourceType) targets(list string) []Target {
+	var out []Target
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		p, err := ParsePatchPath(name)
+		if err != nil || p.Filter != nil {
+			continue
+		}
+		if t, ok := rt.Lookup(p.Path); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Wants reports whether the projection returns the named top-level core
+// attribute, so that the store can skip loading group members when a
+// client sends excludedAttributes=members.
+func (p Projection) Wants(name string) bool {
+	if len(p.Attributes) > 0 {
+		for _, t := range p.Attributes {
+			if t.Ext == "" && !t.WholeExt && t.Attr.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, t := range p.Excluded {
+		if t.Ext == "" && !t.WholeExt && t.Attr.Name == name && t.Sub == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Apply filters a rendered document. Attributes returned "always" (id,
+// schemas) survive both lists.
+func (p Projection) Apply(doc map[string]any) map[string]any {
+	if len(p.Attributes) > 0 {
+		out := map[string]any{"schemas": doc["schemas"], "id": doc["id"]}
+		for _, t := range p.Attributes {
+			copyTarget(out, doc, t)
+		}
+		return out
+	}
+	for _, t := range p.Excluded {
+		if t.Attr != nil && t.Attr.Returned == ReturnedAlways {
+			continue
+		}
+		removeTarget(doc, t)
+	}
+	return doc
+}
+
+func copyTarget(dst, src map[string]any, t Target) {
+	s, d := src, dst
+	if t.Ext != "" {
+		ext, ok := src[t.Ext].(map[string]any)
+		if !ok {
+			return
+		}
+		if t.WholeExt {
+			dst[t.Ext] = ext
+			return
+		}
+		s = ext
+		d = container(dst, t.Ext)
+	}
+	v, ok := s[t.Attr.Name]
+	if !ok {
+		return
+	}
+	if t.Sub == nil {
+		d[t.Attr.Name] = v
+		return
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if sv, ok := v[t.Sub.Name]; ok {
+			m, _ := d[t.Attr.Name].(map[string]any)
+			if m == nil {
+				m = map[string]any{}
+			}
+			m[t.Sub.Name] = sv
+			d[t.Attr.Name] = m
+		}
+	case []any:
+		// Multi-valued: keep the sub-attribute of every element, merging
+		// with sub-attributes already copied.
+		prev, _ := d[t.Attr.Name].([]any)
+		out := make([]any, len(v))
+		for i, e := range v {
+			m := map[string]any{}
+			if i < len(prev) {
+				m, _ = prev[i].(map[string]any)
+			}
+			if em, ok := e.(map[string]any); ok {
+				if sv, ok := em[t.Sub.Name]; ok {
+					m[t.Sub.Name] = sv
+				}
+			}
+			out[i] = m
+		}
+		d[t.Attr.Name] = out
+	}
+}
+
+func removeTarget(doc map[string]any, t Target) {
+	m := doc
+	if t.Ext != "" {
+		if t.WholeExt {
+			delete(doc, t.Ext)
+			return
+		}
+		ext, ok := doc[t.Ext].(map[string]any)
+		if !ok {
+			return
+		}
+		m = ext
+	}
+	if t.Sub == nil {
+		delete(m, t.Attr.Name)
+		return
+	}
+	switch v := m[t.Attr.Name].(type) {
+	case map[string]any:
+		delete(v, t.Sub.Name)
+	case []any:
+		for _, e := range v {
+			if em, ok := e.(map[string]any); ok {
+				delete(em, t.Sub.Name)
+			}
+		}
+	}
+}

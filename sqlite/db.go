@@ -1,0 +1,139 @@
+// Package sqlite is Roster's embedded store: SQLite through the cgo-free
+// modernc.org/sqlite driver, in WAL mode, in the data directory.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Compile-time checks that DB implements the store interfaces.
+var (
+	_ roster.AdminStore = (*DB)(nil)
+	_ scim.Store        = (*DB)(nil)
+)
+
+// DB is the SQLite store. Writes go through a single-connection pool, since
+// SQLite allows one writer at a time and queuing in Go is cheaper than
+// retrying on SQLITE_BUSY; reads use a separate pool and run concurrently
+// thanks to WAL.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	reg   *scim.Registry
+
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// FileName is the database file inside the data directory.
+const FileName = "roster.db"
+
+// Open opens (creating if needed) the database in dir and applies pending
+// migrations.
+func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
+	path := filepath.Join(dir, FileName)
+	// busy_timeout must come first so that the connection waits rather than
+	// fails while another connection switches the file to WAL.
+	// synchronous(FULL) makes every acknowledged commit survive power loss,
+	// not just a process crash: a 2xx from Roster means the change is on disk.
+	// SQLite does not enforce foreign keys unless asked, for historical reasons.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)"
+	// Writers take the lock when the transaction starts (BEGIN IMMEDIATE), so
+	// a read-then-write transaction never fails halfway on a busy database.
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	db := &DB{write: w, read: r, reg: reg, Now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// migrate runs each embedded migration not yet applied, each in its own
+// transaction, recording it by name. Migrations are forward-only.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	body, err := migrationFS.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied) VALUES (?, ?)`, name, time.Now().Unix()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// isUnique reports whether err is a UNIQUE constraint violation, by its
+// extended result code rather than by its message.
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
+
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,368 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
+)
+
+// queryer is what both *sql.DB and *sql.Tx offer, so that reads can run
+// inside a write transaction or on the reader pool.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// columns are the indexed values derived from a document.
+type columns struct {
+	nameCI, label string
+	displayCI     sql.NullString
+	externalID    sql.NullString
+}
+
+func columnsOf(typ string, attrs map[string]any) columns {
+	var c columns
+	s := func(k string) string { v, _ := attrs[k].(string); return v }
+	if typ == scim.UserType {
+		c.nameCI = strings.ToLower(s("userName"))
+		c.label = s("userName")
+		if d := s("displayName"); d != "" {
+			c.displayCI = sql.NullString{String: strings.ToLower(d), Valid: true}
+			c.label = d
+		}
+	} else {
+		c.nameCI = strings.ToLower(s("displayName"))
+		c.label = s("displayName")
+	}
+	if e := s("externalId"); e != "" {
+		c.externalID = sql.NullString{String: e, Valid: true}
+	}
+	return c
+}
+
+func uniquenessError(typ string) error {
+	if typ == scim.UserType {
+		return roster.SCIMErrorf(roster.ScimUniqueness, "userName is already taken in this directory (userName is unique, case-insensitively)")
+	}
+	return roster.SCIMErrorf(roster.ScimUniqueness, "a group with this displayName already exists in this directory")
+}
+
+// Create inserts a resource and its memberships in one transaction.
+func (db *DB) Create(ctx context.Context, dir string, r *scim.Resource, members []string) (*scim.Resource, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	now := db.now()
+	out := &scim.Resource{Type: r.Type, ID: roster.NewID(), Attrs: r.Attrs, Created: now, LastModified: now, Version: 1}
+	doc, err := json.Marshal(out.Attrs)
+	if err != nil {
+		return nil, err
+	}
+	c := columnsOf(r.Type, r.Attrs)
+	var rid int64
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO resources (dir_id, type, id, name_ci, display_ci, label, external_id, created, modified, version, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING rid`,
+		dir, r.Type, out.ID, c.nameCI, c.displayCI, c.label, c.externalID, micros(now), micros(now), doc).Scan(&rid)
+	if isUnique(err) {
+		return nil, uniquenessError(r.Type)
+	} else if err != nil {
+		return nil, err
+	}
+	if r.Type == scim.UserType {
+		if err := writeEmails(ctx, tx, dir, rid, out.Attrs, false); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := applyMemberOps(ctx, tx, dir, rid, []scim.MemberOp{{Op: "add", IDs: members}}); err != nil {
+			return nil, err
+		}
+		if out.Members, err = loadMembers(ctx, tx, rid); err != nil {
+			return nil, err
+		}
+	}
+	return out, tx.Commit()
+}
+
+// writeEmails mirrors a user's emails into the emails table.
+func writeEmails(ctx context.Context, tx queryer, dir string, rid int64, attrs map[string]any, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM emails WHERE rid = ?`, rid); err != nil {
+			return err
+		}
+	}
+	list, _ := attrs["emails"].([]any)
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		v, _ := m["value"].(string)
+		if v == "" {
+			continue
+		}
+		var typ, display sql.NullString
+		if t, ok := m["type"].(string); ok {
+			typ = sql.NullString{String: strings.ToLower(t), Valid: true}
+		}
+		if d, ok := m["display"].(string); ok {
+			display = sql.NullString{String: d, Valid: true}
+		}
+		primary, _ := m["primary"].(bool)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO emails (rid, dir_id, value_ci, type_ci, display, is_primary) VALUES (?, ?, ?, ?, ?, ?)`,
+			rid, dir, strings.ToLower(v), typ, display, primary); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMemberOps applies membership changes in order. Each id costs one
+// indexed lookup and one row, whatever the size of the group.
+func applyMemberOps(ctx context.Context, tx queryer, dir string, groupRID int64, ops []scim.MemberOp) error {
+	for _, op := range ops {
+		if op.Op == "clear" {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE group_rid = ?`, groupRID); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, id := range op.IDs {
+			var rid int64
+			err := tx.QueryRowContext(ctx, `SELECT rid FROM resources WHERE dir_id = ? AND id = ?`, dir, id).Scan(&rid)
+			if errors.Is(err, sql.ErrNoRows) {
+				if op.Op == "remove" {
+					continue // removing a non-member is a no-op
+				}
+				return roster.SCIMErrorf(roster.ScimInvalidValue, "member %q does not exist in this directory", id)
+			} else if err != nil {
+				return err
+			}
+			if op.Op == "remove" {
+				_, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE group_rid = ? AND member_rid = ?`, groupRID, rid)
+			} else if rid == groupRID {
+				return roster.SCIMErrorf(roster.ScimInvalidValue, "a group cannot be a member of itself (%q)", id)
+			} else {
+				_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO memberships (group_rid, member_rid) VALUES (?, ?)`, groupRID, rid)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func loadMembers(ctx context.Context, q queryer, groupRID int64) ([]scim.Member, error) {
+	return loadRefs(ctx, q, `SELECT x.id, x.type, x.label FROM memberships m JOIN resources x ON x.rid = m.member_rid
+		WHERE m.group_rid = ? ORDER BY m.member_rid`, groupRID)
+}
+
+func loadGroups(ctx context.Context, q queryer, userRID int64) ([]scim.Member, error) {
+	return loadRefs(ctx, q, `SELECT g.id, g.type, g.label FROM memberships m JOIN resources g ON g.rid = m.group_rid
+		WHERE m.member_rid = ? ORDER BY m.group_rid`, userRID)
+}
+
+func loadRefs(ctx context.Context, q queryer, query string, rid int64) ([]scim.Member, error) {
+	rows, err := q.QueryContext(ctx, query, rid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []scim.Member{}
+	for rows.Next() {
+		var m scim.Member
+		if err := rows.Scan(&m.Value, &m.Type, &m.Display); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+const selectResource = `SELECT r.rid, r.type, r.id, r.created, r.modified, r.version, r.doc FROM resources r`
+
+func scanResource(row interface{ Scan(...any) error }) (*scim.Resource, int64, error) {
+	var r scim.Resource
+	var rid, created, modified int64
+	var doc []byte
+	if err := row.Scan(&rid, &r.Type, &r.ID, &created, &modified, &r.Version, &doc); err != nil {
+		return nil, 0, err
+	}
+	r.Created, r.LastModified = fromMicros(created), fromMicros(modified)
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&r.Attrs); err != nil {
+		return nil, 0, fmt.Errorf("decode resource %s: %w", r.ID, err)
+	}
+	return &r, rid, nil
+}
+
+// load reads one resource with its members (groups, when asked) or its
+// groups (users).
+func (db *DB) load(ctx context.Context, q queryer, dir, typ, id string, withMembers bool) (*scim.Resource, int64, error) {
+	r, rid, err := scanResource(q.QueryRowContext(ctx, selectResource+` WHERE r.dir_id = ? AND r.id = ? AND r.type = ?`, dir, id, typ))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, roster.Errorf(roster.ENOTFOUND, "%s %q not found", typ, id)
+	} else if err != nil {
+		return nil, 0, err
+	}
+	return r, rid, db.loadRelations(ctx, q, r, rid, withMembers)
+}
+
+func (db *DB) loadRelations(ctx context.Context, q queryer, r *scim.Resource, rid int64, withMembers bool) (err error) {
+	switch {
+	case r.Type == scim.GroupType && withMembers:
+		r.Members, err = loadMembers(ctx, q, rid)
+	case r.Type == scim.UserType:
+		r.Groups, err = loadGroups(ctx, q, rid)
+	}
+	return err
+}
+
+// Get returns one resource.
+func (db *DB) Get(ctx context.Context, dir, typ, id string, withMembers bool) (*scim.Resource, error) {
+	r, _, err := db.load(ctx, db.read, dir, typ, id, withMembers)
+	return r, err
+}
+
+// Update applies fn to the current resource inside one write transaction.
+func (db *DB) Update(ctx context.Context, dir, typ, id string, ifMatch int64, withMembers bool, fn scim.UpdateFunc) (*scim.Resource, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	cur, rid, err := db.load(ctx, tx, dir, typ, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != 0 && ifMatch != cur.Version {
+		return nil, roster.Errorf(roster.EPRECONDITION, "%s %q has changed (version %d, If-Match asked for %d); read it again", typ, id, cur.Version, ifMatch)
+	}
+	attrs, ops, err := fn(cur)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, err
+	}
+	now := db.now()
+	if !now.After(cur.LastModified) {
+		// Keep lastModified strictly increasing so incremental readers
+		// using `meta.lastModified gt` never miss a change.
+		now = cur.LastModified.Add(1000)
+	}
+	c := columnsOf(typ, attrs)
+	_, err = tx.ExecContext(ctx, `UPDATE resources SET name_ci = ?, display_ci = ?, label = ?, external_id = ?, modified = ?, version = version + 1, doc = ? WHERE rid = ?`,
+		c.nameCI, c.displayCI, c.label, c.externalID, micros(now), doc, rid)
+	if isUnique(err) {
+		return nil, uniquenessError(typ)
+	} else if err != nil {
+		return nil, err
+	}
+	if typ == scim.UserType {
+		if err := writeEmails(ctx, tx, dir, rid, attrs, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyMemberOps(ctx, tx, dir, rid, ops); err != nil {
+		return nil, err
+	}
+	out := &scim.Resource{Type: typ, ID: id, Attrs: attrs, Created: cur.Created, LastModified: now, Version: cur.Version + 1}
+	if err := db.loadRelations(ctx, tx, out, rid, withMembers); err != nil {
+		return nil, err
+	}
+	return out, tx.Commit()
+}
+
+// Delete removes a resource; the foreign keys cascade to its emails and
+// memberships. Groups that lose the member get a new version, since their
+// membership changed.
+func (db *DB) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var rid, version, modified int64
+	err = tx.QueryRowContext(ctx, `SELECT rid, version, modified FROM resources WHERE dir_id = ? AND id = ? AND type = ?`, dir, id, typ).Scan(&rid, &version, &modified)
+	if errors.Is(err, sql.ErrNoRows) {
+		return roster.Errorf(roster.ENOTFOUND, "%s %q not found", typ, id)
+	} else if err != nil {
+		return err
+	}
+	if ifMatch != 0 && ifMatch != version {
+		return roster.Errorf(roster.EPRECONDITION, "%s %q has changed (version %d, If-Match asked for %d); read it again", typ, id, version, ifMatch)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE resources SET version = version + 1, modified = max(modified + 1, ?)
+		WHERE rid IN (SELECT group_rid FROM memberships WHERE member_rid = ?)`, micros(db.now()), rid); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE rid = ?`, rid); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// List runs a filter in the database and returns one page.
+func (db *DB) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
+	rt := db.reg.ResourceType(typ)
+	where, args, err := compileFilter(rt, dir, q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	base := ` WHERE r.dir_id = ? AND r.type = ?`
+	args = append([]any{dir, typ}, args...)
+	if where != "" {
+		base += ` AND ` + where
+	}
+	// Count and page in one read transaction, so both see one snapshot.
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	res := &scim.ListResult{Resources: []*scim.Resource{}}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM resources r`+base, args...).Scan(&res.Total); err != nil {
+		return nil, err
+	}
+	if q.Count <= 0 || res.Total == 0 {
+		return res, nil
+	}
+	order, orderArgs := orderBy(rt, q)
+	start := max(q.StartIndex, 1)
+	rows, err := tx.QueryContext(ctx, selectResource+base+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(append(args, orderArgs...), q.Count, start-1)...)
+	if err != nil {
+		return nil, err
+	}
+	var rids []int64
+	for rows.Next() {
+		r, rid, err := scanResource(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		res.Resources = append(res.Resources, r)
+		rids = append(rids, rid)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, r := range res.Resources {
+		if err := db.loadRelations(ctx, tx, r, rids[i], q.WithMembers); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
