@@ -1,0 +1,130 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the server is configured with. It is filled from
+// flags whose defaults come from ROSTER_* environment variables, and passed
+// down explicitly; there is no global configuration.
+type Config struct {
+	Data            string
+	Addr            string
+	LogFormat       string // "text" or "json"; "" picks text on a terminal, JSON otherwise
+	LogLevel        string
+	MaxBodyBytes    int64
+	MaxResults      int
+	DefaultCount    int
+	ShutdownTimeout time.Duration
+	JSON            bool // init: print JSON
+}
+
+// env reads ROSTER_<NAME>.
+type env func(string) string
+
+func (e env) str(name, def string) string {
+	if v := e("ROSTER_" + name); v != "" {
+		return v
+	}
+	return def
+}
+
+// addDataFlag registers --data, shared by every command.
+func addDataFlag(fs *flag.FlagSet, c *Config, e env) {
+	fs.StringVar(&c.Data, "data", e.str("DATA", "./roster-data"), "data directory holding the SQLite database (env ROSTER_DATA)")
+}
+
+// addServeFlags registers the server's flags. Numeric environment values
+// are validated after parsing so that a typo is reported, not ignored.
+func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
+	addDataFlag(fs, c, e)
+	fs.StringVar(&c.Addr, "addr", e.str("ADDR", "127.0.0.1:8080"), "host:port to listen on (env ROSTER_ADDR)")
+	fs.StringVar(&c.LogFormat, "log-format", e.str("LOG_FORMAT", ""), `log format: "text" or "json"; default text on a terminal, JSON otherwise (env ROSTER_LOG_FORMAT)`)
+	fs.StringVar(&c.LogLevel, "log-level", e.str("LOG_LEVEL", "info"), `log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)`)
+	fs.Func("max-body-bytes", "largest request body accepted, in bytes; larger ones get 413 (default 1048576, env ROSTER_MAX_BODY_BYTES)", intSetter(&c.MaxBodyBytes))
+	fs.Func("max-results", "largest page a list returns, advertised as filter.maxResults (default 1000, env ROSTER_MAX_RESULTS)", intSetter(&c.MaxResults))
+	fs.Func("default-count", "page size when a list gives no count (default 100, env ROSTER_DEFAULT_COUNT)", intSetter(&c.DefaultCount))
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+}
+
+// applyEnvNumbers fills numeric settings not given as flags from the
+// environment, then defaults, and validates them.
+func (c *Config) applyEnvNumbers(e env) error {
+	set := func(dst any, name string, def int64) error {
+		v := e("ROSTER_" + name)
+		n := def
+		if v != "" {
+			parsed, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || parsed <= 0 {
+				return &usageError{message: fmt.Sprintf("ROSTER_%s must be a positive integer, got %q", name, v), hint: "unset it or fix its value"}
+			}
+			n = parsed
+		}
+		switch d := dst.(type) {
+		case *int64:
+			if *d == 0 {
+				*d = n
+			}
+		case *int:
+			if *d == 0 {
+				*d = int(n)
+			}
+		}
+		return nil
+	}
+	if err := set(&c.MaxBodyBytes, "MAX_BODY_BYTES", 1<<20); err != nil {
+		return err
+	}
+	if err := set(&c.MaxResults, "MAX_RESULTS", 1000); err != nil {
+		return err
+	}
+	if err := set(&c.DefaultCount, "DEFAULT_COUNT", 100); err != nil {
+		return err
+	}
+	c.DefaultCount = min(c.DefaultCount, c.MaxResults)
+	return nil
+}
+
+func intSetter[T int | int64](dst *T) func(string) error {
+	return func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("must be a positive integer")
+		}
+		*dst = T(n)
+		return nil
+	}
+}
+
+// newLogger builds the slog logger: human-readable text on a terminal,
+// JSON lines otherwise (or as asked).
+func newLogger(c *Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return nil, &usageError{message: fmt.Sprintf("unknown log level %q", c.LogLevel), hint: "use debug, info, warn or error"}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := strings.ToLower(c.LogFormat)
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, &usageError{message: fmt.Sprintf("unknown log format %q", c.LogFormat), hint: `use "text" or "json"`}
+}

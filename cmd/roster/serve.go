@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
+	"github.com/roster-scim/roster/scimhttp"
+	"github.com/roster-scim/roster/sqlite"
+)
+
+// initResult is what init prints with --json, and what serve prints once on
+// an empty data directory.
+type initResult struct {
+	IdPID    string `json:"idp_id"`
+	SCIMPath string `json:"scim_path"`
+	Token    string `json:"token"`
+}
+
+func runInit(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var c Config
+	fs := newFlagSet("init", "Initialize an empty data directory: one organization, one IdP configuration\n(directory) and one API key with read and write privileges on Users and Groups.\nThe key's secret is printed once and cannot be shown again.", stderr)
+	addDataFlag(fs, &c, getenv)
+	fs.BoolVar(&c.JSON, "json", false, `print {"idp_id", "scim_path", "token"} as one JSON object`)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := bootstrap(ctx, db)
+	if roster.ErrorCode(err) == roster.ECONFLICT {
+		return fmt.Errorf("%s is already initialized; its API key secret was shown when it was created and cannot be shown again", c.Data)
+	} else if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	printTenant(stdout, "http://<host>", res)
+	return nil
+}
+
+func printTenant(w io.Writer, origin string, res *initResult) {
+	fmt.Fprintf(w, "Roster is initialized.\n  Tenant URL: %s%s\n  IdP ID:     %s\n  Secret token (shown once, store it now): %s\n", origin, res.SCIMPath, res.IdPID, res.Token)
+}
+
+func openStore(ctx context.Context, dir string) (*sqlite.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return sqlite.Open(ctx, dir, scim.NewRegistry())
+}
+
+// bootstrap creates the first organization, directory and key.
+func bootstrap(ctx context.Context, db *sqlite.DB) (*initResult, error) {
+	secret, hash := roster.NewSecret()
+	b := &roster.Bootstrap{
+		Org: roster.Organization{ID: roster.NewID(), Name: "Default organization"},
+		Dir: roster.Directory{ID: roster.NewID(), Name: "Default directory"},
+		Key: roster.APIKey{ID: roster.NewID(), Name: "initial key", SecretHash: hash, Users: roster.PrivWrite, Groups: roster.PrivWrite},
+	}
+	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
+	if err := db.Bootstrap(ctx, b); err != nil {
+		return nil, err
+	}
+	return &initResult{IdPID: b.Dir.ID, SCIMPath: "/v1/scim/" + b.Dir.ID, Token: secret}, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var c Config
+	fs := newFlagSet("serve", "Serve the SCIM API until SIGINT or SIGTERM. On an empty data directory, initialize\nit first and print the tenant URL and secret token once.", stderr)
+	addServeFlags(fs, &c, getenv)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := c.applyEnvNumbers(getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(&c, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, &c, log, stdout, nil)
+}
+
+// serve runs the server until ctx is done. ready, when not nil, receives
+// the listening address (tests listen on port 0).
+func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, ready chan<- string) error {
+	db, err := openStore(ctx, c.Data)
+	if err != nil {
+		return err
+	}
+	defer db.Close() // the store closes last, after HTTP has drained
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	if ok, err := db.Initialized(ctx); err != nil {
+		ln.Close()
+		return err
+	} else if !ok {
+		res, err := bootstrap(ctx, db)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		printTenant(stdout, "http://"+ln.Addr().String(), res)
+	}
+	prom := prometheus.NewRegistry()
+	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg := scimhttp.Config{MaxBodyBytes: c.MaxBodyBytes, MaxResults: c.MaxResults, DefaultCount: c.DefaultCount}
+	srv := scimhttp.New(db, db, scim.NewRegistry(), log, prom, cfg)
+	hs := &http.Server{Handler: srv.Handler(prom), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("data", c.Data))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

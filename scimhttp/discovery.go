@@ -1,0 +1,95 @@
+package scimhttp
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
+)
+
+func (s *Server) spConfig(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":          []string{scim.SPConfigSchema},
+		"documentationUri": "https://github.com/roster-scim/roster#readme",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": s.cfg.MaxResults},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true},
+		"etag":             map[string]any{"supported": true},
+		"authenticationSchemes": []any{map[string]any{
+			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
+			"description": "Authentication with an API key (or OAuth access token) sent as Authorization: Bearer <token>.",
+		}},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": t.base + "/ServiceProviderConfig"},
+	})
+	return nil
+}
+
+func (s *Server) renderResourceType(rt *scim.ResourceType, base string) map[string]any {
+	return map[string]any{
+		"schemas":          []string{scim.ResourceTypeURN},
+		"id":               rt.ID,
+		"name":             rt.Name,
+		"endpoint":         rt.Endpoint,
+		"description":      rt.Desc,
+		"schema":           rt.SchemaURN,
+		"schemaExtensions": rt.Extensions,
+		"meta":             map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/" + rt.Name},
+	}
+}
+
+func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	var out []any
+	for _, rt := range s.reg.ResourceTypes {
+		out = append(out, s.renderResourceType(rt, t.base))
+	}
+	writeList(w, out)
+	return nil
+}
+
+func (s *Server) resourceType(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	rt := s.reg.ResourceType(t.id)
+	if rt == nil {
+		return roster.Errorf(roster.ENOTFOUND, "no resource type %q; this server has User and Group", t.id)
+	}
+	writeJSON(w, http.StatusOK, s.renderResourceType(rt, t.base))
+	return nil
+}
+
+func renderSchema(sc *scim.Schema, base string) map[string]any {
+	return map[string]any{
+		"schemas":     []string{scim.SchemaURN},
+		"id":          sc.ID,
+		"name":        sc.Name,
+		"description": sc.Description,
+		"attributes":  sc.Attributes,
+		"meta":        map[string]any{"resourceType": "Schema", "location": base + "/Schemas/" + sc.ID},
+	}
+}
+
+func (s *Server) schemas(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	var out []any
+	for _, sc := range s.reg.Schemas {
+		out = append(out, renderSchema(sc, t.base))
+	}
+	writeList(w, out)
+	return nil
+}
+
+func (s *Server) schema(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	sc := s.reg.Schema(strings.TrimSpace(t.id))
+	if sc == nil {
+		return roster.Errorf(roster.ENOTFOUND, "no schema %q; see /Schemas for the list", t.id)
+	}
+	writeJSON(w, http.StatusOK, renderSchema(sc, t.base))
+	return nil
+}
+
+func writeList(w http.ResponseWriter, items []any) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas": []string{scim.ListResponseURN}, "totalResults": len(items),
+		"startIndex": 1, "itemsPerPage": len(items), "Resources": items,
+	})
+}

@@ -1,0 +1,278 @@
+package scimhttp
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
+)
+
+// respond writes one resource with its ETag, after projection.
+func (s *Server) respond(w http.ResponseWriter, status int, t *tenant, res *scim.Resource, p scim.Projection) error {
+	doc := p.Apply(scim.Render(t.rt, res, t.base))
+	w.Header().Set("ETag", res.ETag())
+	if status == http.StatusCreated {
+		w.Header().Set("Location", t.base+t.rt.Endpoint+"/"+res.ID)
+	}
+	writeJSON(w, status, doc)
+	return nil
+}
+
+func projection(r *http.Request, rt *scim.ResourceType) scim.Projection {
+	q := r.URL.Query()
+	return rt.ParseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
+}
+
+// readResource decodes and normalizes a POST or PUT body.
+func (s *Server) readResource(w http.ResponseWriter, r *http.Request, rt *scim.ResourceType) (map[string]any, []string, error) {
+	var body map[string]any
+	if err := s.decodeBody(w, r, &body); err != nil {
+		return nil, nil, err
+	}
+	if body == nil {
+		return nil, nil, roster.SCIMErrorf(roster.ScimInvalidSyntax, "the request body must be a JSON object")
+	}
+	attrs, members, err := scim.Normalize(rt, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return attrs, members, scim.CheckRequired(rt, attrs)
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	attrs, members, err := s.readResource(w, r, t.rt)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.Create(r.Context(), t.dir, &scim.Resource{Type: t.rt.Name, Attrs: attrs}, members)
+	if err != nil {
+		return err
+	}
+	return s.respond(w, http.StatusCreated, t, res, projection(r, t.rt))
+}
+
+func (s *Server) get(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	p := projection(r, t.rt)
+	res, err := s.store.Get(r.Context(), t.dir, t.rt.Name, t.id, p.Wants("members"))
+	if err != nil {
+		return err
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.ETag()) {
+		w.Header().Set("ETag", res.ETag())
+		return roster.Errorf(roster.ENOTMODIFIED, "not modified")
+	}
+	return s.respond(w, http.StatusOK, t, res, p)
+}
+
+func (s *Server) replace(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	ifMatch, err := parseIfMatch(r)
+	if err != nil {
+		return err
+	}
+	attrs, members, err := s.readResource(w, r, t.rt)
+	if err != nil {
+		return err
+	}
+	p := projection(r, t.rt)
+	res, err := s.store.Update(r.Context(), t.dir, t.rt.Name, t.id, ifMatch, p.Wants("members"), func(*scim.Resource) (map[string]any, []scim.MemberOp, error) {
+		if t.rt.Name != scim.GroupType {
+			return attrs, nil, nil
+		}
+		// PUT replaces the whole group, membership included (Okta relies on it).
+		return attrs, []scim.MemberOp{{Op: "clear"}, {Op: "add", IDs: members}}, nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.respond(w, http.StatusOK, t, res, p)
+}
+
+func (s *Server) patch(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	ifMatch, err := parseIfMatch(r)
+	if err != nil {
+		return err
+	}
+	var req scim.PatchRequest
+	if err := s.decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if len(req.Operations) == 0 {
+		return roster.SCIMErrorf(roster.ScimInvalidValue, "the PATCH body needs an Operations array with at least one operation")
+	}
+	q := r.URL.Query()
+	// Groups answer 204, as Entra expects (it never reads members back),
+	// unless the client asks for attributes explicitly.
+	wantBody := t.rt.Name == scim.UserType || q.Has("attributes") || q.Has("excludedAttributes")
+	p := projection(r, t.rt)
+	res, err := s.store.Update(r.Context(), t.dir, t.rt.Name, t.id, ifMatch, wantBody && p.Wants("members"), func(cur *scim.Resource) (map[string]any, []scim.MemberOp, error) {
+		return scim.ApplyPatch(t.rt, cur.Attrs, req.Operations)
+	})
+	if err != nil {
+		return err
+	}
+	if !wantBody {
+		w.Header().Set("ETag", res.ETag())
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return s.respond(w, http.StatusOK, t, res, p)
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	ifMatch, err := parseIfMatch(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Delete(r.Context(), t.dir, t.rt.Name, t.id, ifMatch); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// parseIfMatch reads If-Match as a version number. "*" and an absent header
+// both mean "any version" (0); ETags are never required.
+func parseIfMatch(r *http.Request) (int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return 0, nil
+	}
+	v, ok := etagVersion(h)
+	if !ok {
+		// An ETag we never issued cannot match the current version.
+		return -1, nil
+	}
+	return v, nil
+}
+
+func etagVersion(tag string) (int64, bool) {
+	tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+	tag = strings.Trim(tag, `"`)
+	v, err := strconv.ParseInt(tag, 10, 64)
+	return v, err == nil && v > 0
+}
+
+// etagMatches implements the weak comparison of If-None-Match.
+func etagMatches(header, etag string) bool {
+	want, _ := etagVersion(etag)
+	for _, part := range strings.Split(header, ",") {
+		if strings.TrimSpace(part) == "*" {
+			return true
+		}
+		if v, ok := etagVersion(part); ok && v == want {
+			return true
+		}
+	}
+	return false
+}
+
+// listParams are the query parameters of a list or search (RFC 7644 §3.4.2).
+type listParams struct {
+	filter, sortBy, sortOrder, attributes, excluded string
+	startIndex, count                                string
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	q := r.URL.Query()
+	return s.runList(w, r, t, listParams{
+		filter: q.Get("filter"), sortBy: q.Get("sortBy"), sortOrder: q.Get("sortOrder"),
+		attributes: q.Get("attributes"), excluded: q.Get("excludedAttributes"),
+		startIndex: q.Get("startIndex"), count: q.Get("count"),
+	})
+}
+
+// searchRequest is the body of POST /.search (RFC 7644 §3.4.3).
+type searchRequest struct {
+	Schemas            []string `json:"schemas"`
+	Attributes         []string `json:"attributes"`
+	ExcludedAttributes []string `json:"excludedAttributes"`
+	Filter             string   `json:"filter"`
+	SortBy             string   `json:"sortBy"`
+	SortOrder          string   `json:"sortOrder"`
+	StartIndex         *int     `json:"startIndex"`
+	Count              *int     `json:"count"`
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	var req searchRequest
+	if err := s.decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	p := listParams{filter: req.Filter, sortBy: req.SortBy, sortOrder: req.SortOrder,
+		attributes: strings.Join(req.Attributes, ","), excluded: strings.Join(req.ExcludedAttributes, ",")}
+	if req.StartIndex != nil {
+		p.startIndex = strconv.Itoa(*req.StartIndex)
+	}
+	if req.Count != nil {
+		p.count = strconv.Itoa(*req.Count)
+	}
+	return s.runList(w, r, t, p)
+}
+
+func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *tenant, lp listParams) error {
+	q := scim.ListQuery{StartIndex: 1, Count: s.cfg.DefaultCount}
+	if lp.filter != "" {
+		f, err := scim.ParseFilter(lp.filter)
+		if err != nil {
+			return err
+		}
+		if q.Filter, err = t.rt.ResolveFilter(f); err != nil {
+			return err
+		}
+	}
+	if lp.sortBy != "" {
+		pp, err := scim.ParsePatchPath(lp.sortBy)
+		target, ok := t.rt.Lookup(pp.Path)
+		if err != nil || pp.Filter != nil || !ok || target.WholeExt {
+			return roster.SCIMErrorf(roster.ScimInvalidValue, "sortBy %q names no attribute of %s", lp.sortBy, t.rt.Name)
+		}
+		q.SortBy = &target
+	}
+	switch strings.ToLower(lp.sortOrder) {
+	case "", "ascending":
+	case "descending":
+		q.Descending = true
+	default:
+		return roster.SCIMErrorf(roster.ScimInvalidValue, "sortOrder must be \"ascending\" or \"descending\", got %q", lp.sortOrder)
+	}
+	var err error
+	if q.StartIndex, err = intParam("startIndex", lp.startIndex, 1); err != nil {
+		return err
+	}
+	q.StartIndex = max(q.StartIndex, 1) // RFC 7644 §3.4.2.4: values below 1 are read as 1
+	if q.Count, err = intParam("count", lp.count, s.cfg.DefaultCount); err != nil {
+		return err
+	}
+	q.Count = min(max(q.Count, 0), s.cfg.MaxResults)
+	p := t.rt.ParseProjection(lp.attributes, lp.excluded)
+	q.WithMembers = p.Wants("members")
+	res, err := s.store.List(r.Context(), t.dir, t.rt.Name, q)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(res.Resources))
+	for _, rsc := range res.Resources {
+		out = append(out, p.Apply(scim.Render(t.rt, rsc, t.base)))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":      []string{scim.ListResponseURN},
+		"totalResults": res.Total,
+		"startIndex":   q.StartIndex,
+		"itemsPerPage": len(out),
+		"Resources":    out,
+	})
+	return nil
+}
+
+func intParam(name, v string, def int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, roster.SCIMErrorf(roster.ScimInvalidValue, "%s must be an integer, got %q", name, v)
+	}
+	return n, nil
+}

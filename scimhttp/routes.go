@@ -1,0 +1,168 @@
+package scimhttp
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
+)
+
+// scimRoute is one endpoint of a directory. Pattern is the metrics label.
+type scimRoute struct {
+	pattern string
+	method  string
+	h       func(s *Server, w http.ResponseWriter, r *http.Request, t *tenant) error
+}
+
+// tenant is what a request to /v1/scim/{idp} is about: the directory, the
+// authenticated key, the resource type and id in the path.
+type tenant struct {
+	dir  string
+	key  *roster.APIKey
+	rt   *scim.ResourceType
+	id   string
+	base string // absolute tenant URL, for meta.location and $ref
+}
+
+// route matches the path segments after /v1/scim/{idp}. Endpoint names match
+// case-insensitively and a trailing slash is accepted.
+func (s *Server) route(segs []string) (kind string, rt *scim.ResourceType, id string) {
+	if len(segs) == 0 || len(segs) > 2 {
+		return "", nil, ""
+	}
+	first := strings.ToLower(segs[0])
+	switch first {
+	case "users", "groups":
+		rt = s.reg.ResourceType(strings.TrimSuffix(segs[0], "s"))
+		if len(segs) == 1 {
+			return "collection", rt, ""
+		}
+		if segs[1] == ".search" {
+			return "search", rt, ""
+		}
+		return "item", rt, segs[1]
+	case "serviceproviderconfig":
+		if len(segs) == 1 {
+			return "spconfig", nil, ""
+		}
+	case "resourcetypes":
+		if len(segs) == 1 {
+			return "resourcetypes", nil, ""
+		}
+		return "resourcetype", nil, segs[1]
+	case "schemas":
+		if len(segs) == 1 {
+			return "schemas", nil, ""
+		}
+		return "schema", nil, segs[1]
+	}
+	return "", nil, ""
+}
+
+// scimRoutes lists every SCIM endpoint by kind and method.
+var scimRoutes = map[string][]scimRoute{
+	"collection": {
+		{"/v1/scim/{idp}/{type}", "GET", (*Server).list},
+		{"/v1/scim/{idp}/{type}", "POST", (*Server).create},
+	},
+	"search": {{"/v1/scim/{idp}/{type}/.search", "POST", (*Server).search}},
+	"item": {
+		{"/v1/scim/{idp}/{type}/{id}", "GET", (*Server).get},
+		{"/v1/scim/{idp}/{type}/{id}", "PUT", (*Server).replace},
+		{"/v1/scim/{idp}/{type}/{id}", "PATCH", (*Server).patch},
+		{"/v1/scim/{idp}/{type}/{id}", "DELETE", (*Server).delete},
+	},
+	"spconfig":      {{"/v1/scim/{idp}/ServiceProviderConfig", "GET", (*Server).spConfig}},
+	"resourcetypes": {{"/v1/scim/{idp}/ResourceTypes", "GET", (*Server).resourceTypes}},
+	"resourcetype":  {{"/v1/scim/{idp}/ResourceTypes/{name}", "GET", (*Server).resourceType}},
+	"schemas":       {{"/v1/scim/{idp}/Schemas", "GET", (*Server).schemas}},
+	"schema":        {{"/v1/scim/{idp}/Schemas/{urn}", "GET", (*Server).schema}},
+}
+
+// serveSCIM dispatches a request under /v1/scim/{idp}/.
+func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
+	rest := strings.Trim(r.PathValue("rest"), "/")
+	var segs []string
+	if rest != "" {
+		segs = strings.Split(rest, "/")
+	}
+	kind, rt, id := s.route(segs)
+	routes := scimRoutes[kind]
+	if len(routes) == 0 {
+		s.wrap("/v1/scim/{idp}/unmatched", func(w http.ResponseWriter, r *http.Request) error {
+			return roster.Errorf(roster.ENOTFOUND, "no SCIM endpoint at %s; use /Users, /Groups, /ServiceProviderConfig, /ResourceTypes or /Schemas", r.URL.Path)
+		}).ServeHTTP(w, r)
+		return
+	}
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	for _, rr := range routes {
+		if rr.method != method {
+			continue
+		}
+		pattern := rr.pattern
+		if rt != nil {
+			pattern = strings.Replace(pattern, "{type}", rt.Endpoint[1:], 1)
+		}
+		s.wrap(pattern, func(w http.ResponseWriter, r *http.Request) error {
+			t, err := s.authenticate(r, rt, id)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "application/scim+json; charset=utf-8")
+			return rr.h(s, w, r, t)
+		}).ServeHTTP(w, r)
+		return
+	}
+	allowed := make([]string, 0, len(routes))
+	for _, rr := range routes {
+		allowed = append(allowed, rr.method)
+	}
+	s.wrap(routes[0].pattern, func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		return roster.Errorf(roster.EMETHOD, "%s is not allowed here; allowed: %s", r.Method, strings.Join(allowed, ", "))
+	}).ServeHTTP(w, r)
+}
+
+// authenticate checks the bearer token against the keys the directory
+// accepts, and the key's privilege on the resource type of the request.
+func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string) (*tenant, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if h == "" {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "missing credentials: send Authorization: Bearer <token>")
+	}
+	if !ok || subtle.ConstantTimeCompare([]byte(strings.ToLower(scheme)), []byte("bearer")) != 1 || strings.TrimSpace(token) == "" {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "unsupported authorization scheme: send Authorization: Bearer <token>")
+	}
+	dir := r.PathValue("idp")
+	key, err := s.admin.Authenticate(r.Context(), dir, roster.HashSecret(strings.TrimSpace(token)))
+	if err != nil {
+		return nil, err
+	}
+	if rt != nil {
+		write := r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasSuffix(r.URL.Path, "/.search")
+		if !key.Allows(rt.Name, write) {
+			verb := "read"
+			if write {
+				verb = "write"
+			}
+			return nil, roster.Errorf(roster.EFORBIDDEN, "the API key %q has no %s privilege on %ss", key.Name, verb, rt.Name)
+		}
+	}
+	return &tenant{dir: dir, key: key, rt: rt, id: id, base: baseURL(r) + "/v1/scim/" + dir}, nil
+}
+
+// baseURL is the scheme and host the client used. X-Forwarded-Proto is
+// honoured so that meta.location is https behind a TLS-terminating proxy.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
