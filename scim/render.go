@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"maps"
 	"strings"
 	"time"
 )
@@ -12,12 +13,22 @@ const TimeFormat = time.RFC3339Nano
 
 // Render returns the SCIM JSON document of a resource. base is the tenant
 // URL (scheme, host and /v1/scim/<idp>) used for meta.location and $ref.
+//
+// The document shares nested values with r.Attrs; Projection.Apply copies
+// what it changes, so r can be rendered again or cached.
 func Render(rt *ResourceType, r *Resource, base string) map[string]any {
 	doc := make(map[string]any, len(r.Attrs)+4)
 	schemas := []any{rt.SchemaURN}
-	for k, v := range r.Attrs {
+	for _, k := range sortedKeys(r.Attrs) {
+		v := r.Attrs[k]
 		if rt.Extension(k) != nil {
+			// An extension is listed in schemas only when it has data.
+			if m, _ := v.(map[string]any); len(m) == 0 {
+				continue
+			}
 			schemas = append(schemas, k)
+		} else if a := rt.Core.Attr(k); a != nil && discarded(a) {
+			continue // never returned, even if an older version stored it
 		}
 		doc[k] = v
 	}
@@ -56,22 +67,30 @@ func renderMembers(ms []Member, base string) []any {
 type Projection struct {
 	Attributes []Target
 	Excluded   []Target
+	// restricted records that the attributes parameter named something,
+	// even if nothing this resource type knows: RFC 7644 §3.9 then returns
+	// the minimum set (id, schemas), not the default one.
+	restricted bool
 }
 
 // ParseProjection reads comma-separated attribute lists. Names that match
 // no attribute are ignored, as RFC 7644 §3.9 lets a server do, because IdPs
 // send lists written for other servers' schemas.
 func (rt *ResourceType) ParseProjection(attributes, excluded string) Projection {
-	return Projection{Attributes: rt.targets(attributes), Excluded: rt.targets(excluded)}
+	attrs, named := rt.targets(attributes)
+	ex, _ := rt.targets(excluded)
+	return Projection{Attributes: attrs, Excluded: ex, restricted: named}
 }
 
-func (rt *ResourceType) targets(list string) []Target {
-	var out []Target
+// targets resolves a comma-separated list and reports whether it named
+// anything at all.
+func (rt *ResourceType) targets(list string) (out []Target, named bool) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
 			continue
 		}
+		named = true
 		p, err := ParsePatchPath(name)
 		if err != nil || p.Filter != nil {
 			continue
@@ -80,14 +99,19 @@ func (rt *ResourceType) targets(list string) []Target {
 			out = append(out, t)
 		}
 	}
-	return out
+	return out, named
+}
+
+// only reports whether the projection returns just the listed attributes.
+func (p Projection) only() bool {
+	return len(p.Attributes) > 0 || p.restricted
 }
 
 // Wants reports whether the projection returns the named top-level core
 // attribute, so that the store can skip loading group members when a
 // client sends excludedAttributes=members.
 func (p Projection) Wants(name string) bool {
-	if len(p.Attributes) > 0 {
+	if p.only() {
 		for _, t := range p.Attributes {
 			if t.Ext == "" && !t.WholeExt && t.Attr.Name == name {
 				return true
@@ -104,9 +128,10 @@ func (p Projection) Wants(name string) bool {
 }
 
 // Apply filters a rendered document. Attributes returned "always" (id,
-// schemas) survive both lists.
+// schemas) survive both lists. It never changes a nested value in place,
+// because those are shared with the resource the document was rendered from.
 func (p Projection) Apply(doc map[string]any) map[string]any {
-	if len(p.Attributes) > 0 {
+	if p.only() {
 		out := map[string]any{"schemas": doc["schemas"], "id": doc["id"]}
 		for _, t := range p.Attributes {
 			copyTarget(out, doc, t)
@@ -122,6 +147,9 @@ func (p Projection) Apply(doc map[string]any) map[string]any {
 	return doc
 }
 
+// copyTarget copies t from src to dst. A map or list already in dst may be
+// src's own (an earlier target copied the whole attribute), so one is cloned
+// before a sub-attribute is written into it.
 func copyTarget(dst, src map[string]any, t Target) {
 	s, d := src, dst
 	if t.Ext != "" {
@@ -134,7 +162,12 @@ func copyTarget(dst, src map[string]any, t Target) {
 			return
 		}
 		s = ext
-		d = container(dst, t.Ext)
+		d, _ = dst[t.Ext].(map[string]any)
+		d = maps.Clone(d)
+		if d == nil {
+			d = map[string]any{}
+		}
+		dst[t.Ext] = d
 	}
 	v, ok := s[t.Attr.Name]
 	if !ok {
@@ -148,6 +181,7 @@ func copyTarget(dst, src map[string]any, t Target) {
 	case map[string]any:
 		if sv, ok := v[t.Sub.Name]; ok {
 			m, _ := d[t.Attr.Name].(map[string]any)
+			m = maps.Clone(m)
 			if m == nil {
 				m = map[string]any{}
 			}
@@ -160,9 +194,13 @@ func copyTarget(dst, src map[string]any, t Target) {
 		prev, _ := d[t.Attr.Name].([]any)
 		out := make([]any, len(v))
 		for i, e := range v {
-			m := map[string]any{}
+			var m map[string]any
 			if i < len(prev) {
 				m, _ = prev[i].(map[string]any)
+			}
+			m = maps.Clone(m)
+			if m == nil {
+				m = map[string]any{}
 			}
 			if em, ok := e.(map[string]any); ok {
 				if sv, ok := em[t.Sub.Name]; ok {
@@ -175,6 +213,8 @@ func copyTarget(dst, src map[string]any, t Target) {
 	}
 }
 
+// removeTarget deletes t from a rendered document, cloning every map and
+// list it changes below the top level.
 func removeTarget(doc map[string]any, t Target) {
 	m := doc
 	if t.Ext != "" {
@@ -186,7 +226,8 @@ func removeTarget(doc map[string]any, t Target) {
 		if !ok {
 			return
 		}
-		m = ext
+		m = maps.Clone(ext)
+		defer setOrDelete(doc, t.Ext, m)
 	}
 	if t.Sub == nil {
 		delete(m, t.Attr.Name)
@@ -194,12 +235,19 @@ func removeTarget(doc map[string]any, t Target) {
 	}
 	switch v := m[t.Attr.Name].(type) {
 	case map[string]any:
+		v = maps.Clone(v)
 		delete(v, t.Sub.Name)
+		setOrDelete(m, t.Attr.Name, v)
 	case []any:
-		for _, e := range v {
+		out := make([]any, len(v))
+		for i, e := range v {
 			if em, ok := e.(map[string]any); ok {
+				em = maps.Clone(em)
 				delete(em, t.Sub.Name)
+				e = em
 			}
+			out[i] = e
 		}
+		m[t.Attr.Name] = out
 	}
 }

@@ -2,6 +2,8 @@ package scim
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,62 +84,114 @@ func ParseDateTime(s string) (time.Time, bool) {
 // is listed in schemas, and coerces "True"/"False" strings to booleans.
 // Group members are returned separately, in the order given.
 func Normalize(rt *ResourceType, body map[string]any) (map[string]any, []string, error) {
-	out := map[string]any{}
-	var members []string
-	for k, v := range body {
-		if v == nil {
-			continue
-		}
-		t, ok := lookupKey(rt, k)
-		if !ok {
-			continue // unknown attributes are ignored, never stored (RFC 7644 §3.3)
-		}
-		if t.WholeExt {
-			obj, isObj := v.(map[string]any)
-			if !isObj {
-				return nil, nil, roster.SCIMErrorf(roster.ScimInvalidValue, "%s must be a JSON object", t.Ext)
-			}
-			ext := map[string]any{}
-			for ek, ev := range obj {
-				et, ok := rt.Lookup(Path{URN: t.Ext, Attr: ek})
-				if !ok || ev == nil || et.Sub != nil {
-					continue
-				}
-				if err := setNormalized(ext, et.Attr, ev, t.Ext+":"+et.Attr.Name); err != nil {
-					return nil, nil, err
-				}
-			}
-			if len(ext) > 0 {
-				out[t.Ext] = ext
-			}
-			continue
-		}
-		if t.Common && t.Attr.Name != "externalId" {
-			continue // id, meta and schemas are the server's
-		}
-		if rt.Name == GroupType && t.Ext == "" && t.Attr.Name == "members" {
-			ids, err := memberIDs(v)
-			if err != nil {
-				return nil, nil, err
-			}
-			members = append(members, ids...)
-			continue
-		}
-		if t.Sub != nil {
-			// A dotted key such as "name.givenName" in a document body.
-			if err := setSubValue(out, t, v); err != nil {
-				return nil, nil, err
-			}
-			continue
-		}
-		if err := setNormalized(container(out, t.Ext), t.Attr, v, t.Path().String()); err != nil {
+	n := &normalizer{rt: rt, out: map[string]any{}}
+	for _, k := range sortedKeys(body) {
+		if err := n.set(k, body[k]); err != nil {
 			return nil, nil, err
 		}
-		if t.Ext != "" && len(out[t.Ext].(map[string]any)) == 0 {
-			delete(out, t.Ext)
+	}
+	if err := checkValueCounts(rt, n.out); err != nil {
+		return nil, nil, err
+	}
+	return n.out, n.members, nil
+}
+
+// maxValues bounds the number of values of one multi-valued attribute. Real
+// users have a handful of emails or roles; the bound keeps stored documents
+// small and the work of every later PATCH on them bounded, whatever a client
+// sends.
+const maxValues = 1000
+
+// checkValueCounts reports the first multi-valued attribute of doc with
+// more than maxValues values, as an invalidValue error.
+func checkValueCounts(rt *ResourceType, doc map[string]any) error {
+	check := func(attrs []*Attribute, m map[string]any) error {
+		for _, a := range attrs {
+			if n := len(asList(m[a.Name])); a.MultiValued && n > maxValues {
+				return roster.SCIMErrorf(roster.ScimInvalidValue, "%s may hold at most %d values, got %d", a.Name, maxValues, n)
+			}
+		}
+		return nil
+	}
+	if err := check(rt.Core.Attributes, doc); err != nil {
+		return err
+	}
+	for _, ext := range rt.Ext {
+		m, _ := doc[ext.ID].(map[string]any)
+		if err := check(ext.Attributes, m); err != nil {
+			return err
 		}
 	}
-	return out, members, nil
+	return nil
+}
+
+// normalizer accumulates the canonical document and the member ids of one
+// Normalize call.
+type normalizer struct {
+	rt      *ResourceType
+	out     map[string]any
+	members []string
+}
+
+// set stores the value of one document key. A key may be a plain name, a
+// dotted `attr.sub`, a URN-qualified attribute or a whole extension URN.
+func (n *normalizer) set(k string, v any) error {
+	if v == nil {
+		return nil
+	}
+	t, ok := lookupKey(n.rt, k)
+	if !ok {
+		return nil // unknown attributes are ignored, never stored (RFC 7644 §3.3)
+	}
+	switch {
+	case t.WholeExt:
+		obj, isObj := v.(map[string]any)
+		if !isObj {
+			return roster.SCIMErrorf(roster.ScimInvalidValue, "%s must be a JSON object", t.Ext)
+		}
+		// Each key of the extension object is one of its attributes, so it
+		// goes through the same path as a URN-qualified key would, and the
+		// two forms merge.
+		for _, ek := range sortedKeys(obj) {
+			if err := n.set(t.Ext+":"+ek, obj[ek]); err != nil {
+				return err
+			}
+		}
+		return nil
+	case t.Common && t.Attr.Name != "externalId":
+		return nil // id, meta and schemas are the server's
+	case n.rt.Name == GroupType && t.Ext == "" && t.Attr.Name == "members":
+		ids, err := memberIDs(v)
+		if err != nil {
+			return err
+		}
+		n.members = append(n.members, ids...)
+		return nil
+	}
+	c := container(n.out, t.Ext)
+	defer pruneExt(n.out, t.Ext)
+	if t.Sub != nil {
+		// A dotted key such as "name.givenName" in a document body.
+		return setSubValue(c, t, v)
+	}
+	return setNormalized(c, t.Attr, v, t.Path().String())
+}
+
+// sortedKeys returns the keys of a client object in a fixed order, so that
+// the result never depends on Go's map iteration order when two keys name
+// the same attribute ("name" and "name.givenName", or an extension object
+// and a URN-qualified attribute of it). Keys compare case-insensitively, so
+// a whole attribute sorts before its parts and the more specific key, applied
+// last, wins.
+func sortedKeys(m map[string]any) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
 }
 
 // lookupKey resolves a document key, which may be a plain name, a dotted
@@ -164,33 +218,49 @@ func container(doc map[string]any, ext string) map[string]any {
 	return m
 }
 
-func setSubValue(doc map[string]any, t Target, v any) error {
-	c := container(doc, t.Ext)
-	parent, _ := c[t.Attr.Name].(map[string]any)
+// pruneExt drops the extension ext from doc when it holds nothing, so that
+// an empty extension is neither stored nor listed in schemas.
+func pruneExt(doc map[string]any, ext string) {
+	if m, ok := doc[ext].(map[string]any); ok && len(m) == 0 {
+		delete(doc, ext)
+	}
+}
+
+// setSubValue sets (or, for a nil v, removes) the sub-attribute `attr.sub`
+// of a single-valued complex attribute stored in c. The complex value is
+// normalized as a whole afterwards, so that rules on the whole value hold:
+// a manager whose value is cleared is no manager, not {"value": ""}.
+func setSubValue(c map[string]any, t Target, v any) error {
 	if t.Attr.MultiValued {
 		return roster.SCIMErrorf(roster.ScimInvalidPath, "%q is multi-valued: use a filter such as %s[type eq \"work\"].%s", t.Path().String(), t.Attr.Name, t.Sub.Name)
 	}
-	if parent == nil {
-		parent = map[string]any{}
+	merged := map[string]any{}
+	if cur, ok := c[t.Attr.Name].(map[string]any); ok {
+		maps.Copy(merged, cur)
 	}
-	if err := setNormalized(parent, t.Sub, v, t.Path().String()); err != nil {
+	merged[t.Sub.Name] = v
+	p := t.Path()
+	p.Sub = ""
+	nv, err := normalizeSingle(t.Attr, merged, p.String())
+	if err != nil {
 		return err
 	}
-	if len(parent) == 0 {
-		delete(c, t.Attr.Name)
-	} else {
-		c[t.Attr.Name] = parent
-	}
-	if t.Ext != "" && len(c) == 0 {
-		delete(doc, t.Ext)
-	}
+	setOrDelete(c, t.Attr.Name, nv)
 	return nil
+}
+
+// discarded reports whether values of a are accepted and thrown away rather
+// than stored. That is the password (writeOnly, returned never): Roster does
+// not authenticate users, so it has no use for one, and a secret it never
+// keeps cannot leak. Rejecting it instead would break Okta's password sync.
+func discarded(a *Attribute) bool {
+	return a.Returned == ReturnedNever
 }
 
 // setNormalized coerces v to attribute a and stores it in m under the
 // canonical name, or deletes the name when the value is empty.
 func setNormalized(m map[string]any, a *Attribute, v any, where string) error {
-	if a.Mutability == ReadOnly {
+	if a.Mutability == ReadOnly || discarded(a) {
 		return nil
 	}
 	nv, err := normalizeValue(a, v, where)
@@ -229,9 +299,33 @@ func normalizeValue(a *Attribute, v any, where string) (any, error) {
 		if len(out) == 0 {
 			return nil, nil
 		}
+		keepOnePrimary(out, func(int) bool { return true })
 		return out, nil
 	}
 	return normalizeSingle(a, v, where)
+}
+
+// keepOnePrimary enforces RFC 7643 §2.4: "primary": true appears at most
+// once in a multi-valued attribute. The first primary value among those
+// chosen (the values a request just wrote) keeps it and every other value
+// gets false, which is what RFC 7644 §3.5.2 asks of a PATCH that sets
+// primary on one value.
+func keepOnePrimary(list []any, chosen func(i int) bool) {
+	winner := -1
+	for i, e := range list {
+		if em, ok := e.(map[string]any); ok && em["primary"] == true && chosen(i) {
+			winner = i
+			break
+		}
+	}
+	if winner < 0 {
+		return
+	}
+	for i, e := range list {
+		if em, ok := e.(map[string]any); ok && em["primary"] == true && i != winner {
+			em["primary"] = false
+		}
+	}
 }
 
 func normalizeSingle(a *Attribute, v any, where string) (any, error) {
@@ -251,8 +345,8 @@ func normalizeSingle(a *Attribute, v any, where string) (any, error) {
 			obj = unpackRole(obj)
 		}
 		out := map[string]any{}
-		for k, sv := range obj {
-			sub := a.Sub(k)
+		for _, k := range sortedKeys(obj) {
+			sub, sv := a.Sub(k), obj[k]
 			if sub == nil || sv == nil {
 				continue
 			}
@@ -301,6 +395,8 @@ func normalizeSingle(a *Attribute, v any, where string) (any, error) {
 // empty string or empty value clears the manager.
 func normalizeManager(a *Attribute, v any, where string) (any, error) {
 	switch m := v.(type) {
+	case nil:
+		return nil, nil
 	case string:
 		if m == "" {
 			return nil, nil
@@ -313,8 +409,8 @@ func normalizeManager(a *Attribute, v any, where string) (any, error) {
 		return normalizeManager(a, m[0], where)
 	case map[string]any:
 		out := map[string]any{}
-		for k, sv := range m {
-			if sub := a.Sub(k); sub != nil && sub.Mutability != ReadOnly && sv != nil {
+		for _, k := range sortedKeys(m) {
+			if sub, sv := a.Sub(k), m[k]; sub != nil && sub.Mutability != ReadOnly && sv != nil {
 				s, ok := sv.(string)
 				if !ok {
 					return nil, roster.SCIMErrorf(roster.ScimInvalidValue, "%s.%s must be a string, got %s", where, sub.Name, jsonKind(sv))
@@ -335,24 +431,46 @@ func normalizeManager(a *Attribute, v any, where string) (any, error) {
 // unpackRole reads Entra's default role format, where the role is a JSON
 // object encoded as a string inside value:
 // {"value": "{\"id\":\"…\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"}.
+// Any other string is an ordinary role value and is kept as sent. So is one
+// whose inner value is itself such a string: unpacking happens at most once,
+// so that normalizing a stored document again leaves it unchanged.
 func unpackRole(obj map[string]any) map[string]any {
-	s, ok := obj["value"].(string)
-	if !ok || !strings.HasPrefix(strings.TrimSpace(s), "{") {
+	var key string
+	for _, k := range sortedKeys(obj) {
+		if strings.EqualFold(k, "value") {
+			key = k
+		}
+	}
+	s, _ := obj[key].(string)
+	inner, ok := roleJSON(s)
+	if !ok {
 		return obj
 	}
-	var inner map[string]any
-	if json.Unmarshal([]byte(s), &inner) != nil {
+	value := inner["value"].(string)
+	if _, nested := roleJSON(value); nested {
 		return obj
 	}
-	out := map[string]any{}
-	for k, v := range obj {
-		out[k] = v
-	}
-	out["value"] = inner["value"]
+	out := maps.Clone(obj)
+	delete(out, key)
+	out["value"] = value
 	if d, ok := inner["displayName"]; ok && out["display"] == nil {
 		out["display"] = d
 	}
 	return out
+}
+
+// roleJSON decodes s when it is a JSON object with a string value, the shape
+// of Entra's JSON-string roles.
+func roleJSON(s string) (map[string]any, bool) {
+	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		return nil, false
+	}
+	var inner map[string]any
+	if json.Unmarshal([]byte(s), &inner) != nil {
+		return nil, false
+	}
+	_, ok := inner["value"].(string)
+	return inner, ok
 }
 
 // memberIDs reads the ids of a members value: an array of {"value": id}
@@ -370,9 +488,9 @@ func memberIDs(v any) ([]string, error) {
 			return nil, roster.SCIMErrorf(roster.ScimInvalidValue, "members must be objects like {\"value\": \"<id>\"}, got %s", jsonKind(item))
 		}
 		var id any
-		for k, mv := range obj {
+		for _, k := range sortedKeys(obj) {
 			if strings.EqualFold(k, "value") {
-				id = mv
+				id = obj[k]
 			}
 		}
 		s, ok := id.(string)

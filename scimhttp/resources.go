@@ -171,7 +171,7 @@ func etagMatches(header, etag string) bool {
 // listParams are the query parameters of a list or search (RFC 7644 §3.4.2).
 type listParams struct {
 	filter, sortBy, sortOrder, attributes, excluded string
-	startIndex, count                                string
+	startIndex, count                               string
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, t *tenant) error {

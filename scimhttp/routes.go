@@ -35,11 +35,12 @@ func (s *Server) route(segs []string) (kind string, rt *scim.ResourceType, id st
 	first := strings.ToLower(segs[0])
 	switch first {
 	case "users", "groups":
-		rt = s.reg.ResourceType(strings.TrimSuffix(segs[0], "s"))
+		// Trim the lower-cased name: "USERS" must find User too.
+		rt = s.reg.ResourceType(strings.TrimSuffix(first, "s"))
 		if len(segs) == 1 {
 			return "collection", rt, ""
 		}
-		if segs[1] == ".search" {
+		if strings.EqualFold(segs[1], ".search") {
 			return "search", rt, ""
 		}
 		return "item", rt, segs[1]
@@ -100,37 +101,47 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
+	// The metrics label names the resource type but never an id, so that
+	// the number of series stays fixed.
+	label := func(rr scimRoute) string {
+		if rt == nil {
+			return rr.pattern
+		}
+		return strings.Replace(rr.pattern, "{type}", rt.Endpoint[1:], 1)
+	}
+	// A search is a read whatever its method, so that a read-only key may
+	// search; every other method but GET and HEAD writes.
+	write := kind != "search" && method != http.MethodGet
 	for _, rr := range routes {
 		if rr.method != method {
 			continue
 		}
-		pattern := rr.pattern
-		if rt != nil {
-			pattern = strings.Replace(pattern, "{type}", rt.Endpoint[1:], 1)
-		}
-		s.wrap(pattern, func(w http.ResponseWriter, r *http.Request) error {
-			t, err := s.authenticate(r, rt, id)
+		s.wrap(label(rr), func(w http.ResponseWriter, r *http.Request) error {
+			t, err := s.authenticate(r, rt, id, write)
 			if err != nil {
 				return err
 			}
-			w.Header().Set("Content-Type", "application/scim+json; charset=utf-8")
 			return rr.h(s, w, r, t)
 		}).ServeHTTP(w, r)
 		return
 	}
-	allowed := make([]string, 0, len(routes))
+	allowed := make([]string, 0, len(routes)+1)
 	for _, rr := range routes {
 		allowed = append(allowed, rr.method)
+		if rr.method == http.MethodGet {
+			allowed = append(allowed, http.MethodHead) // served as a GET without the body
+		}
 	}
-	s.wrap(routes[0].pattern, func(w http.ResponseWriter, r *http.Request) error {
+	s.wrap(label(routes[0]), func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		return roster.Errorf(roster.EMETHOD, "%s is not allowed here; allowed: %s", r.Method, strings.Join(allowed, ", "))
 	}).ServeHTTP(w, r)
 }
 
 // authenticate checks the bearer token against the keys the directory
-// accepts, and the key's privilege on the resource type of the request.
-func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string) (*tenant, error) {
+// accepts, and the key's privilege (write or read) on the resource type of
+// the request.
+func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string, write bool) (*tenant, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if h == "" {
@@ -145,7 +156,6 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string)
 		return nil, err
 	}
 	if rt != nil {
-		write := r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasSuffix(r.URL.Path, "/.search")
 		if !key.Allows(rt.Name, write) {
 			verb := "read"
 			if write {

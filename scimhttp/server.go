@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +136,10 @@ func (s *Server) wrap(route string, h handlerFunc) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
-				s.writeError(sw, r, fmt.Errorf("panic: %v", p))
+				// The stack goes to the log only (writeError shows the
+				// client "internal error"); without it a panic is
+				// undebuggable.
+				s.writeError(sw, r, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
 			}
 			status := sw.status
 			if status == 0 {
@@ -248,4 +252,3 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error
 	}
 	return nil
 }
-
