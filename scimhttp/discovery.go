@@ -93,3 +93,9 @@ func writeList(w http.ResponseWriter, items []any) {
 		"startIndex": 1, "itemsPerPage": len(items), "Resources": items,
 	})
 }
+
+// unimplemented answers /Bulk and /Me, which Roster does not offer (and
+// advertises as unsupported), with 501 rather than a misleading 404.
+func (s *Server) unimplemented(w http.ResponseWriter, r *http.Request, t *tenant) error {
+	return roster.Errorf(roster.ENOTIMPL, "%s is not supported by this server; see /ServiceProviderConfig", r.URL.Path)
+}

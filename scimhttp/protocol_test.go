@@ -76,6 +76,11 @@ func TestEndpointNames(t *testing.T) {
 	if body := h.mustDo(t, http.StatusOK, "POST", "/USERS/.search", `{"filter":"userName eq \"alice@example.com\""}`); body["totalResults"] != 1.0 {
 		t.Errorf("POST /USERS/.search: %v", body)
 	}
+	// Bulk and /Me are not offered: 501 says so, where 404 would suggest a wrong URL.
+	for _, path := range []string{"/Bulk", "/Me"} {
+		status, header, body := h.do(t, "POST", path, `{}`)
+		assertSCIMError(t, status, header, body, http.StatusNotImplemented, "")
+	}
 }
 
 // TestSearch checks POST /.search (RFC 7644 §3.4.3) with a filter,
@@ -307,6 +312,13 @@ func TestETags(t *testing.T) {
 	check("PATCH", patch)
 	if r := h.request(t, "PATCH", h.base+"/Users/"+id, patchBody(`{"op":"replace","path":"nickName","value":"A"}`), "If-Match", "*"); r.status != http.StatusOK {
 		t.Errorf("If-Match *: %d", r.status)
+	}
+	listed := h.request(t, "PATCH", h.base+"/Users/"+id, patchBody(`{"op":"replace","path":"nickName","value":"B"}`), "If-Match", `W/"1", `+h.request(t, "GET", h.base+"/Users/"+id, "").header.Get("ETag"))
+	if listed.status != http.StatusOK {
+		t.Errorf("If-Match with a list holding the current ETag: %d %s", listed.status, listed.raw)
+	}
+	if r := h.request(t, "PATCH", h.base+"/Users/"+id, patchBody(`{"op":"replace","path":"nickName","value":"C"}`), "If-Match", `W/"1", W/"2"`); r.status != http.StatusPreconditionFailed {
+		t.Errorf("If-Match with a list of stale ETags: %d, want 412", r.status)
 	}
 	if r := h.request(t, "DELETE", h.base+"/Users/"+id, "", "If-Match", etag); r.status != http.StatusPreconditionFailed {
 		t.Errorf("DELETE with the first ETag after three writes: %d, want 412", r.status)

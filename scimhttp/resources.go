@@ -67,7 +67,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t *tenant) error {
 }
 
 func (s *Server) replace(w http.ResponseWriter, r *http.Request, t *tenant) error {
-	ifMatch, err := parseIfMatch(r)
+	ifMatch, err := s.ifMatch(r, t)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) replace(w http.ResponseWriter, r *http.Request, t *tenant) erro
 }
 
 func (s *Server) patch(w http.ResponseWriter, r *http.Request, t *tenant) error {
-	ifMatch, err := parseIfMatch(r)
+	ifMatch, err := s.ifMatch(r, t)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t *tenant) error 
 }
 
 func (s *Server) delete(w http.ResponseWriter, r *http.Request, t *tenant) error {
-	ifMatch, err := parseIfMatch(r)
+	ifMatch, err := s.ifMatch(r, t)
 	if err != nil {
 		return err
 	}
@@ -132,19 +132,30 @@ func (s *Server) delete(w http.ResponseWriter, r *http.Request, t *tenant) error
 	return nil
 }
 
-// parseIfMatch reads If-Match as a version number. "*" and an absent header
-// both mean "any version" (0); ETags are never required.
-func parseIfMatch(r *http.Request) (int64, error) {
+// ifMatch reads If-Match as the version a write must find. "*" and an
+// absent header both mean "any version" (0); ETags are never required. With
+// a list of ETags, the current version is read and kept if it is listed; the
+// store checks it again inside its write transaction, so a change in between
+// still gets 412.
+func (s *Server) ifMatch(r *http.Request, t *tenant) (int64, error) {
 	h := strings.TrimSpace(r.Header.Get("If-Match"))
 	if h == "" || h == "*" {
 		return 0, nil
 	}
-	v, ok := etagVersion(h)
-	if !ok {
-		// An ETag we never issued cannot match the current version.
-		return -1, nil
+	if !strings.Contains(h, ",") {
+		if v, ok := etagVersion(h); ok {
+			return v, nil
+		}
+		return -1, nil // an ETag we never issued cannot match
 	}
-	return v, nil
+	cur, err := s.store.Get(r.Context(), t.dir, t.rt.Name, t.id, false)
+	if err != nil {
+		return 0, err
+	}
+	if etagMatches(h, cur.ETag()) {
+		return cur.Version, nil
+	}
+	return -1, nil
 }
 
 func etagVersion(tag string) (int64, bool) {

@@ -53,6 +53,10 @@ func (s *Server) route(segs []string) (kind string, rt *scim.ResourceType, id st
 			return "resourcetypes", nil, ""
 		}
 		return "resourcetype", nil, segs[1]
+	case "bulk", "me":
+		if len(segs) == 1 {
+			return "unimplemented", nil, ""
+		}
 	case "schemas":
 		if len(segs) == 1 {
 			return "schemas", nil, ""
@@ -79,7 +83,11 @@ var scimRoutes = map[string][]scimRoute{
 	"resourcetypes": {{"/v1/scim/{idp}/ResourceTypes", "GET", (*Server).resourceTypes}},
 	"resourcetype":  {{"/v1/scim/{idp}/ResourceTypes/{name}", "GET", (*Server).resourceType}},
 	"schemas":       {{"/v1/scim/{idp}/Schemas", "GET", (*Server).schemas}},
-	"schema":        {{"/v1/scim/{idp}/Schemas/{urn}", "GET", (*Server).schema}},
+	"unimplemented": {
+		{"/v1/scim/{idp}/{unimplemented}", "GET", (*Server).unimplemented},
+		{"/v1/scim/{idp}/{unimplemented}", "POST", (*Server).unimplemented},
+	},
+	"schema": {{"/v1/scim/{idp}/Schemas/{urn}", "GET", (*Server).schema}},
 }
 
 // serveSCIM dispatches a request under /v1/scim/{idp}/.
