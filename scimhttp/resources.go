@@ -234,9 +234,8 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *tenant, lp l
 		}
 	}
 	if lp.sortBy != "" {
-		pp, err := scim.ParsePatchPath(lp.sortBy)
-		target, ok := t.rt.Lookup(pp.Path)
-		if err != nil || pp.Filter != nil || !ok || target.WholeExt {
+		target, ok := sortTarget(t.rt, lp.sortBy)
+		if !ok {
 			return roster.SCIMErrorf(roster.ScimInvalidValue, "sortBy %q names no attribute of %s", lp.sortBy, t.rt.Name)
 		}
 		q.SortBy = &target
@@ -275,6 +274,16 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *tenant, lp l
 		"Resources":    out,
 	})
 	return nil
+}
+
+// sortTarget resolves a sortBy attribute path; filters are not allowed.
+func sortTarget(rt *scim.ResourceType, sortBy string) (scim.Target, bool) {
+	pp, err := scim.ParsePatchPath(sortBy)
+	if err != nil || pp.Filter != nil {
+		return scim.Target{}, false
+	}
+	target, ok := rt.Lookup(pp.Path)
+	return target, ok && !target.WholeExt
 }
 
 func intParam(name, v string, def int) (int, error) {
