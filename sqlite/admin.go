@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/roster-scim/roster"
 )
@@ -29,7 +30,16 @@ func (db *DB) Bootstrap(ctx context.Context, b *roster.Bootstrap) error {
 	} else if n > 0 {
 		return roster.Errorf(roster.ECONFLICT, "the data directory is already initialized")
 	}
-	now := db.now()
+	if err := insertTenant(ctx, tx, b, db.now()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// insertTenant writes an organization, its directory and a key the
+// directory accepts. Bootstrap uses it for the first organization; tests
+// use it to add more, which the AdminStore interface does not offer yet.
+func insertTenant(ctx context.Context, tx queryer, b *roster.Bootstrap, now time.Time) error {
 	b.Org.Created, b.Dir.Created, b.Key.Created = now, now, now
 	if _, err := tx.ExecContext(ctx, `INSERT INTO organizations (id, name, created) VALUES (?, ?, ?)`, b.Org.ID, b.Org.Name, micros(now)); err != nil {
 		return err
@@ -37,14 +47,16 @@ func (db *DB) Bootstrap(ctx context.Context, b *roster.Bootstrap) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO directories (id, org_id, name, created) VALUES (?, ?, ?, ?)`, b.Dir.ID, b.Org.ID, b.Dir.Name, micros(now)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, name, secret_hash, users_priv, groups_priv, created) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		b.Key.ID, b.Org.ID, b.Key.Name, b.Key.SecretHash, b.Key.Users, b.Key.Groups, micros(now)); err != nil {
+	var expires sql.NullInt64
+	if b.Key.Expires != nil {
+		expires = sql.NullInt64{Int64: micros(*b.Key.Expires), Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, name, secret_hash, users_priv, groups_priv, created, expires, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		b.Key.ID, b.Org.ID, b.Key.Name, b.Key.SecretHash, b.Key.Users, b.Key.Groups, micros(now), expires, b.Key.Revoked); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO directory_keys (directory_id, key_id) VALUES (?, ?)`, b.Dir.ID, b.Key.ID); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := tx.ExecContext(ctx, `INSERT INTO directory_keys (directory_id, key_id) VALUES (?, ?)`, b.Dir.ID, b.Key.ID)
+	return err
 }
 
 // Authenticate finds an active key of the directory by secret hash. The

@@ -12,6 +12,8 @@ import (
 // operand is one side of a comparison in SQL: an expression and the way its
 // values are stored.
 type operand struct {
+	// sql is the expression; args are the values of its placeholders,
+	// bound again each time the expression is written (see use).
 	sql  string
 	args []any
 	// kind: "text", "ci" (text stored lower-cased by Go), "bool",
@@ -19,6 +21,9 @@ type operand struct {
 	kind string
 	// exact is false when text compares case-insensitively.
 	exact bool
+	// notNull is set for columns that always hold a value, so that sorting
+	// needs no NULLS LAST clause and can read an index in order.
+	notNull bool
 }
 
 // compiler turns a resolved filter into a WHERE fragment with every value
@@ -87,6 +92,37 @@ func (c *compiler) expr(e scim.Expr) (string, error) {
 	return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "empty filter")
 }
 
+// emailDriven reports whether a top-level conjunct of a Users filter pins
+// emails.value with eq or sw, so that the emails_value index finds the few
+// users that can match. Without statistics SQLite's planner rates the
+// (dir_id, type) prefix of an index above `rid IN (subquery)` and would
+// read every user of the directory; List then takes the directory terms off
+// the indexes (see listSQL).
+func emailDriven(rt *scim.ResourceType, e scim.Expr) bool {
+	if rt.Name != scim.UserType {
+		return false
+	}
+	var pins func(e scim.Expr, inEmails bool) bool
+	pins = func(e scim.Expr, inEmails bool) bool {
+		switch e := e.(type) {
+		case *scim.LogicalExpr:
+			return e.Op == "and" && (pins(e.Left, inEmails) || pins(e.Right, inEmails))
+		case *scim.ValuePathExpr:
+			return !inEmails && isEmails(e.Path) && pins(e.Filter, true)
+		case *scim.CompareExpr:
+			value := inEmails && e.Path.Attr == "value" || !inEmails && isEmails(e.Path) && e.Path.Sub == "value"
+			return value && (e.Op == "eq" || e.Op == "sw") && e.Value != nil
+		}
+		return false
+	}
+	return pins(e, false)
+}
+
+// isEmails reports whether a resolved path names the core emails attribute.
+func isEmails(p scim.Path) bool {
+	return p.URN == "" && p.Attr == "emails"
+}
+
 // inner compiles the filter inside brackets against the element operands.
 func (c *compiler) inner(e scim.Expr, t scim.Target, elem func(*scim.Attribute) operand) (string, error) {
 	switch e := e.(type) {
@@ -121,6 +157,14 @@ func (c *compiler) arg(v any) string {
 	return "?"
 }
 
+// use writes an operand's expression and binds its arguments. Placeholders
+// are positional, so an expression written twice (x IS NULL OR x <> ?)
+// needs its arguments twice, in the order the text is built.
+func (c *compiler) use(o operand) string {
+	c.args = append(c.args, o.args...)
+	return o.sql
+}
+
 // jsonPath returns the SQLite JSON path of an attribute in the document.
 func jsonPath(t scim.Target) string {
 	p := "$"
@@ -152,27 +196,27 @@ func (c *compiler) single(t scim.Target) (operand, error) {
 	user := c.rt.Name == scim.UserType
 	switch path := t.Path().String(); {
 	case path == "id":
-		return operand{sql: "r.id", kind: "text", exact: true}, nil
+		return operand{sql: "r.id", kind: "text", exact: true, notNull: true}, nil
 	case path == "externalId":
 		return operand{sql: "r.external_id", kind: "text", exact: true}, nil
 	case path == "meta.created":
-		return operand{sql: "r.created", kind: "micros"}, nil
+		return operand{sql: "r.created", kind: "micros", notNull: true}, nil
 	case path == "meta.lastModified":
-		return operand{sql: "r.modified", kind: "micros"}, nil
+		return operand{sql: "r.modified", kind: "micros", notNull: true}, nil
 	case path == "meta.resourceType":
-		return operand{sql: "r.type", kind: "text", exact: false}, nil
+		return operand{sql: "r.type", kind: "text", exact: false, notNull: true}, nil
 	case t.Common:
 		return operand{}, roster.SCIMErrorf(roster.ScimInvalidFilter, "filtering on %s is not supported; filter on id, externalId, meta.created or meta.lastModified", path)
 	case user && path == "userName", !user && path == "displayName":
-		return operand{sql: "r.name_ci", kind: "ci"}, nil
+		return operand{sql: "r.name_ci", kind: "ci", notNull: true}, nil
 	case user && path == "displayName":
 		return operand{sql: "r.display_ci", kind: "ci"}, nil
 	}
 	leaf := t.Leaf()
 	if leaf.Type == scim.TypeComplex {
-		return operand{sql: "json_type(r.doc, " + c.arg(jsonPath(t)) + ")", kind: "text", exact: true}, nil
+		return operand{sql: "json_type(r.doc, ?)", args: []any{jsonPath(t)}, kind: "text", exact: true}, nil
 	}
-	return operand{sql: "json_extract(r.doc, " + c.arg(jsonPath(t)) + ")", kind: kindOf(leaf), exact: leaf.CaseExact}, nil
+	return operand{sql: "json_extract(r.doc, ?)", args: []any{jsonPath(t)}, kind: kindOf(leaf), exact: leaf.CaseExact}, nil
 }
 
 // multi compiles a condition on the elements of a multi-valued complex
@@ -217,7 +261,7 @@ func (c *compiler) multi(t scim.Target, cond func(sub *scim.Attribute, elem func
 	pathArg := c.arg(jsonPath(scim.Target{Ext: t.Ext, Attr: t.Attr}))
 	prefix := "EXISTS (SELECT 1 FROM json_each(r.doc, " + pathArg + ") j WHERE "
 	s, err := cond(t.Sub, func(sub *scim.Attribute) operand {
-		return operand{sql: "json_extract(j.value, " + c.arg(`$."`+sub.Name+`"`) + ")", kind: kindOf(sub), exact: sub.CaseExact}
+		return operand{sql: "json_extract(j.value, ?)", args: []any{`$."` + sub.Name + `"`}, kind: kindOf(sub), exact: sub.CaseExact}
 	})
 	return prefix + s + ")", err
 }
@@ -241,22 +285,18 @@ func (c *compiler) memberProbe(t scim.Target, op string, v any) (string, bool) {
 
 // cmp compiles `operand op value`.
 func (c *compiler) cmp(o operand, op string, v any) (string, error) {
-	for _, a := range o.args {
-		c.args = append(c.args, a)
-	}
-	x := o.sql
 	if op == "pr" {
 		if o.kind == "text" || o.kind == "ci" {
-			return "(" + x + " IS NOT NULL AND " + x + " <> '')", nil
+			return "(" + c.use(o) + " IS NOT NULL AND " + c.use(o) + " <> '')", nil
 		}
-		return "(" + x + " IS NOT NULL)", nil
+		return "(" + c.use(o) + " IS NOT NULL)", nil
 	}
 	if v == nil {
 		switch op {
 		case "eq":
-			return "(" + x + " IS NULL)", nil
+			return "(" + c.use(o) + " IS NULL)", nil
 		case "ne":
-			return "(" + x + " IS NOT NULL)", nil
+			return "(" + c.use(o) + " IS NOT NULL)", nil
 		}
 		return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "null can only be compared with eq or ne")
 	}
@@ -302,40 +342,46 @@ func (c *compiler) cmp(o operand, op string, v any) (string, error) {
 		case o.kind == "ci":
 			s = strings.ToLower(s)
 		case !o.exact:
-			x, s = "lower("+x+")", asciiLower(s)
+			o.sql, s = "lower("+o.sql+")", asciiLower(s)
 		}
 		if op == "co" || op == "sw" || op == "ew" {
-			return c.textMatch(x, op, s), nil
+			return c.textMatch(o, op, s), nil
 		}
 		arg = s
 	}
+	// Go evaluates the calls of one expression left to right, so the
+	// arguments are bound in the order of their placeholders.
 	switch op {
 	case "eq":
-		return "(" + x + " = " + c.arg(arg) + ")", nil
+		return "(" + c.use(o) + " = " + c.arg(arg) + ")", nil
 	case "ne":
-		return "(" + x + " IS NULL OR " + x + " <> " + c.arg(arg) + ")", nil
+		return "(" + c.use(o) + " IS NULL OR " + c.use(o) + " <> " + c.arg(arg) + ")", nil
 	case "gt":
-		return "(" + x + " > " + c.arg(arg) + ")", nil
+		return "(" + c.use(o) + " > " + c.arg(arg) + ")", nil
 	case "ge":
-		return "(" + x + " >= " + c.arg(arg) + ")", nil
+		return "(" + c.use(o) + " >= " + c.arg(arg) + ")", nil
 	case "lt":
-		return "(" + x + " < " + c.arg(arg) + ")", nil
+		return "(" + c.use(o) + " < " + c.arg(arg) + ")", nil
 	case "le":
-		return "(" + x + " <= " + c.arg(arg) + ")", nil
+		return "(" + c.use(o) + " <= " + c.arg(arg) + ")", nil
 	}
 	return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "operator %s does not apply to this attribute", op)
 }
 
 // textMatch compiles co, sw and ew without LIKE, whose ASCII case folding
 // would break caseExact. sw is a range so that it can use an index.
-func (c *compiler) textMatch(x, op, s string) string {
+func (c *compiler) textMatch(o operand, op, s string) string {
 	switch op {
 	case "co":
-		return "(instr(" + x + ", " + c.arg(s) + ") > 0)"
+		return "(instr(" + c.use(o) + ", " + c.arg(s) + ") > 0)"
 	case "sw":
-		return "(" + x + " >= " + c.arg(s) + " AND " + x + " < " + c.arg(s+"\U0010FFFF") + ")"
+		return "(" + c.use(o) + " >= " + c.arg(s) + " AND " + c.use(o) + " < " + c.arg(s+"\U0010FFFF") + ")"
 	}
-	return "(substr(" + x + ", " + c.arg(-utf8.RuneCountInString(s)) + ") = " + c.arg(s) + ")"
+	if s == "" {
+		// Every string ends with "", but substr(x, 0) is all of x.
+		return "(" + c.use(o) + " IS NOT NULL)"
+	}
+	return "(substr(" + c.use(o) + ", " + c.arg(-utf8.RuneCountInString(s)) + ") = " + c.arg(s) + ")"
 }
 
 // asciiLower lowers ASCII letters only, matching SQLite's lower().
@@ -350,34 +396,56 @@ func asciiLower(s string) string {
 }
 
 // orderBy returns the ORDER BY clause of a list; rid (creation order) breaks
-// ties so that pages are stable.
+// ties so that pages are stable. Resources without a value sort last when
+// ascending and first when descending (RFC 7644 §3.4.2.3), the reverse of
+// SQLite's default, so descending is exactly ascending reversed.
 func orderBy(rt *scim.ResourceType, q scim.ListQuery) (string, []any) {
-	dir := " ASC"
+	dir, nulls := " ASC", " NULLS LAST"
 	if q.Descending {
-		dir = " DESC"
-	}
-	if q.SortBy == nil {
-		return "r.rid" + dir, nil
+		dir, nulls = " DESC", " NULLS FIRST"
 	}
 	c := &compiler{rt: rt}
-	t := *q.SortBy
-	var expr string
+	o, ok := operand{}, false
+	if q.SortBy != nil {
+		o, ok = c.sortKey(*q.SortBy)
+	}
+	if !ok {
+		return "r.rid" + dir, nil
+	}
+	expr := c.use(o) + dir
+	if !o.notNull {
+		expr += nulls
+	}
+	return expr + ", r.rid" + dir, c.args
+}
+
+// sortKey returns the value resources are sorted by. A multi-valued
+// attribute sorts by its primary value, else its first (RFC 7644
+// §3.4.2.3); strings that are not caseExact sort case-insensitively.
+func (c *compiler) sortKey(t scim.Target) (operand, bool) {
+	var o operand
 	if t.Attr.MultiValued {
-		p := jsonPath(scim.Target{Ext: t.Ext, Attr: t.Attr}) + "[0]"
-		if sub := t.Leaf(); t.Sub != nil || t.Attr.Sub("value") != nil {
-			if t.Sub == nil {
-				sub = t.Attr.Sub("value")
-			}
-			p += `."` + sub.Name + `"`
+		sub := t.Sub
+		if sub == nil {
+			sub = t.Attr.Sub("value")
 		}
-		expr = "lower(json_extract(r.doc, " + c.arg(p) + "))"
-	} else if o, err := c.single(t); err == nil {
-		expr = o.sql
-		if o.kind == "text" && !o.exact {
-			expr = "lower(" + expr + ")"
+		if sub == nil || t.Common {
+			return operand{}, false
+		}
+		o = operand{
+			sql: `(SELECT json_extract(j.value, ?) FROM json_each(r.doc, ?) j
+				ORDER BY coalesce(json_extract(j.value, '$."primary"'), 0) DESC, j.key LIMIT 1)`,
+			args: []any{`$."` + sub.Name + `"`, jsonPath(scim.Target{Ext: t.Ext, Attr: t.Attr})},
+			kind: kindOf(sub), exact: sub.CaseExact,
 		}
 	} else {
-		expr = "r.rid"
+		var err error
+		if o, err = c.single(t); err != nil {
+			return operand{}, false
+		}
 	}
-	return expr + dir + ", r.rid" + dir, c.args
+	if o.kind == "text" && !o.exact {
+		o.sql = "lower(" + o.sql + ")"
+	}
+	return o, true
 }

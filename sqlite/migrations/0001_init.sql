@@ -53,6 +53,9 @@ CREATE UNIQUE INDEX resources_name ON resources(dir_id, type, name_ci);
 CREATE INDEX resources_display ON resources(dir_id, type, display_ci);
 CREATE INDEX resources_external ON resources(dir_id, type, external_id);
 CREATE INDEX resources_modified ON resources(dir_id, type, modified);
+-- (dir_id, type) and the implicit rid: an unfiltered page is read in
+-- creation order from here instead of sorting the whole directory.
+CREATE INDEX resources_type ON resources(dir_id, type);
 
 -- User emails, so that emails[type eq "work"].value eq "…" is an index
 -- lookup rather than a scan of every document.
