@@ -1,6 +1,7 @@
 package scimhttp_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -568,5 +569,48 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %s:\n%s", want, logs)
 		}
+	}
+}
+
+// membersProbe records whether the handler asked the store for members.
+type membersProbe struct {
+	scim.Store
+	asked []bool
+}
+
+func (p *membersProbe) Get(ctx context.Context, dir, typ, id string, withMembers bool) (*scim.Resource, error) {
+	p.asked = append(p.asked, withMembers)
+	return p.Store.Get(ctx, dir, typ, id, withMembers)
+}
+
+func (p *membersProbe) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
+	p.asked = append(p.asked, q.WithMembers)
+	return p.Store.List(ctx, dir, typ, q)
+}
+
+// TestExcludedMembersSkipsMembership checks that excludedAttributes=members
+// (what Entra always sends) never makes the store read the membership table.
+func TestExcludedMembersSkipsMembership(t *testing.T) {
+	t.Parallel()
+	probe := &membersProbe{}
+	h := newHarness(t, withStore(func(s scim.Store) scim.Store { probe.Store = s; return probe }))
+	g := h.createGroup(t, "Engineering", h.createUser(t, "alice@example.com"))
+	for _, path := range []string{
+		"/Groups/" + g + "?excludedAttributes=members",
+		"/Groups?excludedAttributes=members&filter=displayName+eq+%22Engineering%22",
+		"/Groups/" + g + "?attributes=displayName",
+	} {
+		probe.asked = nil
+		body := h.mustDo(t, http.StatusOK, "GET", path, "")
+		if len(probe.asked) != 1 || probe.asked[0] {
+			t.Errorf("GET %s asked the store for members: %v", path, probe.asked)
+		}
+		if strings.Contains(mustJSON(t, body), `"members"`) {
+			t.Errorf("GET %s returned members: %v", path, body)
+		}
+	}
+	probe.asked = nil
+	if body := h.mustDo(t, http.StatusOK, "GET", "/Groups/"+g, ""); len(probe.asked) != 1 || !probe.asked[0] || len(body["members"].([]any)) != 1 {
+		t.Errorf("a plain GET must load members: asked %v, body %v", probe.asked, body)
 	}
 }
