@@ -475,30 +475,17 @@ func filterHex4(s string) rune {
 // parseOr parses `andExpr *("or" andExpr)`. inBracket is true inside a
 // value path's brackets, where paths are relative and nesting is banned.
 func (p *filterParser) parseOr(inBracket bool) (Expr, error) {
-	left, err := p.parseAnd(inBracket)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t, err := p.peek(0)
-		if err != nil {
-			return nil, err
-		}
-		if t.kind != filterTokWord || !strings.EqualFold(t.text, "or") {
-			return left, nil
-		}
-		p.advance()
-		right, err := p.parseAnd(inBracket)
-		if err != nil {
-			return nil, err
-		}
-		left = &LogicalExpr{Op: "or", Left: left, Right: right}
-	}
+	return p.parseChain("or", inBracket, p.parseAnd)
 }
 
 // parseAnd parses `primary *("and" primary)`; "and" binds tighter than "or".
 func (p *filterParser) parseAnd(inBracket bool) (Expr, error) {
-	left, err := p.parsePrimary(inBracket)
+	return p.parseChain("and", inBracket, p.parsePrimary)
+}
+
+// parseChain parses `operand *(op operand)` into a left-associative tree.
+func (p *filterParser) parseChain(op string, inBracket bool, operand func(bool) (Expr, error)) (Expr, error) {
+	left, err := operand(inBracket)
 	if err != nil {
 		return nil, err
 	}
@@ -507,15 +494,15 @@ func (p *filterParser) parseAnd(inBracket bool) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.kind != filterTokWord || !strings.EqualFold(t.text, "and") {
+		if t.kind != filterTokWord || !strings.EqualFold(t.text, op) {
 			return left, nil
 		}
 		p.advance()
-		right, err := p.parsePrimary(inBracket)
+		right, err := operand(inBracket)
 		if err != nil {
 			return nil, err
 		}
-		left = &LogicalExpr{Op: "and", Left: left, Right: right}
+		left = &LogicalExpr{Op: op, Left: left, Right: right}
 	}
 }
 

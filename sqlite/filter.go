@@ -44,24 +44,37 @@ func compileFilter(rt *scim.ResourceType, dir string, e scim.Expr) (string, []an
 }
 
 func (c *compiler) expr(e scim.Expr) (string, error) {
+	return c.boolean(e, c.leaf)
+}
+
+// boolean compiles and/or/not around the leaves that leaf compiles, so that
+// a whole filter and the filter inside brackets treat logic and NULL alike.
+func (c *compiler) boolean(e scim.Expr, leaf func(scim.Expr) (string, error)) (string, error) {
 	switch e := e.(type) {
 	case *scim.LogicalExpr:
-		l, err := c.expr(e.Left)
+		l, err := c.boolean(e.Left, leaf)
 		if err != nil {
 			return "", err
 		}
-		r, err := c.expr(e.Right)
+		r, err := c.boolean(e.Right, leaf)
 		if err != nil {
 			return "", err
 		}
 		return "(" + l + " " + strings.ToUpper(e.Op) + " " + r + ")", nil
 	case *scim.NotExpr:
-		x, err := c.expr(e.X)
+		x, err := c.boolean(e.X, leaf)
 		if err != nil {
 			return "", err
 		}
 		// SQL's NOT NULL is NULL; a filter's not() of "no match" is a match.
 		return "NOT COALESCE(" + x + ", 0)", nil
+	}
+	return leaf(e)
+}
+
+// leaf compiles a comparison or a value path of a whole filter.
+func (c *compiler) leaf(e scim.Expr) (string, error) {
+	switch e := e.(type) {
 	case *scim.ValuePathExpr:
 		t, _ := c.rt.Lookup(e.Path)
 		return c.multi(t, func(sub *scim.Attribute, elem func(*scim.Attribute) operand) (string, error) {
@@ -125,31 +138,17 @@ func isEmails(p scim.Path) bool {
 
 // inner compiles the filter inside brackets against the element operands.
 func (c *compiler) inner(e scim.Expr, t scim.Target, elem func(*scim.Attribute) operand) (string, error) {
-	switch e := e.(type) {
-	case *scim.LogicalExpr:
-		l, err := c.inner(e.Left, t, elem)
-		if err != nil {
-			return "", err
+	return c.boolean(e, func(e scim.Expr) (string, error) {
+		cmp, ok := e.(*scim.CompareExpr)
+		if !ok {
+			return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "value filters cannot be nested")
 		}
-		r, err := c.inner(e.Right, t, elem)
-		if err != nil {
-			return "", err
-		}
-		return "(" + l + " " + strings.ToUpper(e.Op) + " " + r + ")", nil
-	case *scim.NotExpr:
-		x, err := c.inner(e.X, t, elem)
-		if err != nil {
-			return "", err
-		}
-		return "NOT COALESCE(" + x + ", 0)", nil
-	case *scim.CompareExpr:
-		sub := t.Attr.Sub(e.Path.Attr)
+		sub := t.Attr.Sub(cmp.Path.Attr)
 		if sub == nil {
-			return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "%q is not a sub-attribute of %s", e.Path.Attr, t.Attr.Name)
+			return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "%q is not a sub-attribute of %s", cmp.Path.Attr, t.Attr.Name)
 		}
-		return c.cmp(elem(sub), e.Op, e.Value)
-	}
-	return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "value filters cannot be nested")
+		return c.cmp(elem(sub), cmp.Op, cmp.Value)
+	})
 }
 
 func (c *compiler) arg(v any) string {
