@@ -34,9 +34,8 @@ type harness struct {
 	token string // read/write key of directory A
 	logs  *syncBuffer
 
-	// Directory B, set only with withSecondDirectory: a separate data
-	// directory (a store can be bootstrapped once), served by the same
-	// server through a tenants router.
+	// Directory B, set only with withSecondDirectory: a directory of a
+	// second organization in the same store.
 	dirB, tokenB string
 }
 
@@ -89,19 +88,15 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	h := &harness{dir: dirA, token: tokenA, logs: &syncBuffer{}}
 
 	var store scim.Store = db
-	var admin roster.AdminStore = db
 	if hc.privB != nil {
-		dbB, dirB, tokenB := openDirectory(t, reg, hc.privB[0], hc.privB[1])
-		ts := tenants{dirA: db, dirB: dbB}
-		store, admin = ts, ts
-		h.dirB, h.tokenB = dirB, tokenB
+		h.dirB, h.tokenB = addOrganization(t, db, hc.privB[0], hc.privB[1])
 	}
 	if hc.wrapStore != nil {
 		store = hc.wrapStore(store)
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prom := prometheus.NewRegistry()
-	srv := scimhttp.New(store, admin, reg, log, prom, hc.cfg)
+	srv := scimhttp.New(store, db, reg, log, prom, hc.cfg)
 	h.srv = httptest.NewServer(srv.Handler(prom))
 	t.Cleanup(h.srv.Close)
 	h.base = h.srv.URL + "/v1/scim/" + h.dir
@@ -129,6 +124,23 @@ func openDirectory(t *testing.T, reg *scim.Registry, users, groups string) (db *
 		t.Fatalf("bootstrap: %v", err)
 	}
 	return db, b.Dir.ID, secret
+}
+
+// addOrganization creates a second organization with one directory and a
+// key of the given privileges, through the store's admin methods.
+func addOrganization(t *testing.T, db *sqlite.DB, users, groups string) (dir, token string) {
+	t.Helper()
+	ctx := context.Background()
+	org := &roster.Organization{ID: roster.NewID(), Name: "Other organization"}
+	secret, hash := roster.NewSecret()
+	key := &roster.APIKey{ID: roster.NewID(), OrgID: org.ID, Name: "other key", SecretHash: hash, Users: users, Groups: groups}
+	d := &roster.Directory{ID: roster.NewID(), OrgID: org.ID, Name: "Other directory", Profile: "generic", KeyIDs: []string{key.ID}}
+	for _, err := range []error{db.CreateOrganization(ctx, org), db.CreateAPIKey(ctx, key), db.CreateDirectory(ctx, d)} {
+		if err != nil {
+			t.Fatalf("add organization: %v", err)
+		}
+	}
+	return d.ID, secret
 }
 
 // response is one HTTP exchange as the tests see it.
@@ -347,86 +359,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// tenants routes each store call to the database that holds the directory,
-// so one server can serve two directories although each data directory can
-// be bootstrapped only once. Unknown directories behave as a store would
-// for a directory it does not have.
-type tenants map[string]*sqlite.DB
-
-var (
-	_ scim.Store        = tenants(nil)
-	_ roster.AdminStore = tenants(nil)
-)
-
-func (ts tenants) db(dir string) (*sqlite.DB, error) {
-	if db, ok := ts[dir]; ok {
-		return db, nil
-	}
-	return nil, roster.Errorf(roster.ENOTFOUND, "no directory %q", dir)
-}
-
-func (ts tenants) Create(ctx context.Context, dir string, r *scim.Resource, members []string) (*scim.Resource, error) {
-	db, err := ts.db(dir)
-	if err != nil {
-		return nil, err
-	}
-	return db.Create(ctx, dir, r, members)
-}
-
-func (ts tenants) Get(ctx context.Context, dir, typ, id string, withMembers bool) (*scim.Resource, error) {
-	db, err := ts.db(dir)
-	if err != nil {
-		return nil, err
-	}
-	return db.Get(ctx, dir, typ, id, withMembers)
-}
-
-func (ts tenants) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
-	db, err := ts.db(dir)
-	if err != nil {
-		return nil, err
-	}
-	return db.List(ctx, dir, typ, q)
-}
-
-func (ts tenants) Update(ctx context.Context, dir, typ, id string, ifMatch int64, withMembers bool, fn scim.UpdateFunc) (*scim.Resource, error) {
-	db, err := ts.db(dir)
-	if err != nil {
-		return nil, err
-	}
-	return db.Update(ctx, dir, typ, id, ifMatch, withMembers, fn)
-}
-
-func (ts tenants) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) error {
-	db, err := ts.db(dir)
-	if err != nil {
-		return err
-	}
-	return db.Delete(ctx, dir, typ, id, ifMatch)
-}
-
-func (ts tenants) Initialized(ctx context.Context) (bool, error) { return len(ts) > 0, nil }
-
-func (ts tenants) Bootstrap(ctx context.Context, b *roster.Bootstrap) error {
-	return roster.Errorf(roster.ECONFLICT, "the test stores are bootstrapped by the harness")
-}
-
-func (ts tenants) Authenticate(ctx context.Context, dir string, hash []byte) (*roster.APIKey, error) {
-	db, err := ts.db(dir)
-	if err != nil {
-		return nil, roster.Errorf(roster.EUNAUTHORIZED, "the bearer token is not valid for this tenant URL")
-	}
-	return db.Authenticate(ctx, dir, hash)
-}
-
-func (ts tenants) FindDirectory(ctx context.Context, id string) (*roster.Directory, error) {
-	db, err := ts.db(id)
-	if err != nil {
-		return nil, err
-	}
-	return db.FindDirectory(ctx, id)
 }
 
 // errDiskOnFire is the internal failure failingStore injects; its text must

@@ -20,7 +20,7 @@ type scimRoute struct {
 // authenticated key, the resource type and id in the path.
 type tenant struct {
 	dir  string
-	key  *roster.APIKey
+	cred *roster.Credential
 	rt   *scim.ResourceType
 	id   string
 	base string // absolute tenant URL, for meta.location and $ref
@@ -172,7 +172,7 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string,
 			return nil, roster.Errorf(roster.EFORBIDDEN, "the API key %q has no %s privilege on %ss", key.Name, verb, rt.Name)
 		}
 	}
-	return &tenant{dir: dir, key: key, rt: rt, id: id, base: baseURL(r) + "/v1/scim/" + dir}, nil
+	return &tenant{dir: dir, cred: key, rt: rt, id: id, base: baseURL(r) + "/v1/scim/" + dir}, nil
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto is

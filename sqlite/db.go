@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/roster-scim/roster"
@@ -36,6 +37,9 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	reg   *scim.Registry
+
+	// touched remembers when each API key's last_used was written.
+	touched sync.Map
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
