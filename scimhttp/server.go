@@ -41,6 +41,7 @@ func DefaultConfig() Config {
 
 // Server is the HTTP front of the SCIM directories.
 type Server struct {
+	mounts  []mount
 	store   scim.Store
 	admin   roster.AdminStore
 	reg     *scim.Registry
@@ -54,6 +55,19 @@ type Server struct {
 // and is what /metrics serves.
 func New(store scim.Store, admin roster.AdminStore, reg *scim.Registry, log *slog.Logger, prom *prometheus.Registry, cfg Config) *Server {
 	return &Server{store: store, admin: admin, reg: reg, log: log, cfg: cfg, metrics: newMetrics(prom), ready: func() bool { return true }}
+}
+
+// mount is another API served next to SCIM (the admin API, the OAuth token
+// endpoint), with the same request ids, logs and metrics.
+type mount struct {
+	pattern string
+	h       http.Handler
+}
+
+// Mount serves h at a ServeMux pattern; call it before Handler. The
+// handler writes its own responses, errors included.
+func (s *Server) Mount(pattern string, h http.Handler) {
+	s.mounts = append(s.mounts, mount{pattern, h})
 }
 
 // handlerFunc is a handler that returns its error for writeError.
@@ -74,6 +88,12 @@ func (s *Server) Handler(prom *prometheus.Registry) http.Handler {
 		return nil
 	}))
 	mux.HandleFunc("/v1/scim/{idp}/{rest...}", s.serveSCIM)
+	for _, m := range s.mounts {
+		mux.Handle(m.pattern, s.wrap(m.pattern, func(w http.ResponseWriter, r *http.Request) error {
+			m.h.ServeHTTP(w, r)
+			return nil
+		}))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.wrap("unmatched", func(w http.ResponseWriter, r *http.Request) error {
 			return roster.Errorf(roster.ENOTFOUND, "no such endpoint: %s; the SCIM API is at /v1/scim/<idp_id>/", r.URL.Path)

@@ -23,7 +23,8 @@ type Config struct {
 	MaxResults      int
 	DefaultCount    int
 	ShutdownTimeout time.Duration
-	JSON            bool // init: print JSON
+	JSON            bool   // init: print JSON
+	AdminToken      string // ROSTER_ADMIN_TOKEN or the file named by ROSTER_ADMIN_TOKEN_FILE
 }
 
 // env reads ROSTER_<NAME>.
@@ -52,6 +53,24 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 	fs.Func("max-results", "largest page a list returns, advertised as filter.maxResults (default 1000, env ROSTER_MAX_RESULTS)", intSetter(&c.MaxResults))
 	fs.Func("default-count", "page size when a list gives no count (default 100, env ROSTER_DEFAULT_COUNT)", intSetter(&c.DefaultCount))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+}
+
+// loadSecrets reads ROSTER_ADMIN_TOKEN, or the file ROSTER_ADMIN_TOKEN_FILE
+// names (the convention of Docker and Kubernetes secrets), never a flag:
+// flags show up in process listings.
+func (c *Config) loadSecrets(e env) error {
+	c.AdminToken = e.str("ADMIN_TOKEN", "")
+	if path := e.str("ADMIN_TOKEN_FILE", ""); path != "" {
+		if c.AdminToken != "" {
+			return &usageError{message: "both ROSTER_ADMIN_TOKEN and ROSTER_ADMIN_TOKEN_FILE are set", hint: "set only one of them"}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read ROSTER_ADMIN_TOKEN_FILE: %w", err)
+		}
+		c.AdminToken = strings.TrimSpace(string(b))
+	}
+	return nil
 }
 
 // applyEnvNumbers fills numeric settings not given as flags from the

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/adminhttp"
+	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/scimhttp"
 	"github.com/roster-scim/roster/sqlite"
@@ -23,9 +25,11 @@ import (
 // initResult is what init prints with --json, and what serve prints once on
 // an empty data directory.
 type initResult struct {
-	IdPID    string `json:"idp_id"`
-	SCIMPath string `json:"scim_path"`
-	Token    string `json:"token"`
+	IdPID      string `json:"idp_id"`
+	SCIMPath   string `json:"scim_path"`
+	Token      string `json:"token"`
+	OrgID      string `json:"organization_id"`
+	AdminToken string `json:"admin_token"`
 }
 
 func runInit(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -56,6 +60,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 
 func printTenant(w io.Writer, origin string, res *initResult) {
 	fmt.Fprintf(w, "Roster is initialized.\n  Tenant URL: %s%s\n  IdP ID:     %s\n  Secret token (shown once, store it now): %s\n", origin, res.SCIMPath, res.IdPID, res.Token)
+	fmt.Fprintf(w, "  Organization: %s\n  Admin token for /v1/admin and `roster --server` (shown once): %s\n", res.OrgID, res.AdminToken)
 }
 
 func openStore(ctx context.Context, dir string) (*sqlite.DB, error) {
@@ -74,10 +79,12 @@ func bootstrap(ctx context.Context, db *sqlite.DB) (*initResult, error) {
 		Key: roster.APIKey{ID: roster.NewID(), Name: "initial key", SecretHash: hash, Users: roster.PrivWrite, Groups: roster.PrivWrite},
 	}
 	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
+	adminSecret, adminHash := manage.NewAdminSecret()
+	b.Admin = &roster.Admin{ID: roster.NewID(), Name: "first server admin", SecretHash: adminHash}
 	if err := db.Bootstrap(ctx, b); err != nil {
 		return nil, err
 	}
-	return &initResult{IdPID: b.Dir.ID, SCIMPath: "/v1/scim/" + b.Dir.ID, Token: secret}, nil
+	return &initResult{IdPID: b.Dir.ID, SCIMPath: "/v1/scim/" + b.Dir.ID, Token: secret, OrgID: b.Org.ID, AdminToken: adminSecret}, nil
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -90,11 +97,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err := c.applyEnvNumbers(getenv); err != nil {
 		return err
 	}
+	if err := c.loadSecrets(getenv); err != nil {
+		return err
+	}
 	log, err := newLogger(&c, stderr)
 	if err != nil {
 		return err
 	}
 	return serve(ctx, &c, log, stdout, nil)
+}
+
+// ensureAdmin makes ROSTER_ADMIN_TOKEN a server admin, so an operator can
+// provision the first admin from a secret store instead of `roster init`.
+// It is idempotent: the token's hash is stored once.
+func ensureAdmin(ctx context.Context, db *sqlite.DB, token string) error {
+	if token == "" {
+		return nil
+	}
+	if len(token) < 20 {
+		return &usageError{message: "ROSTER_ADMIN_TOKEN is shorter than 20 characters", hint: "use a long random secret, e.g. from `openssl rand -base64 32`"}
+	}
+	err := db.CreateAdmin(ctx, &roster.Admin{ID: roster.NewID(), Name: "ROSTER_ADMIN_TOKEN", SecretHash: roster.HashSecret(token)})
+	if roster.ErrorCode(err) == roster.ECONFLICT {
+		return nil
+	}
+	return err
 }
 
 // serve runs the server until ctx is done. ready, when not nil, receives
@@ -124,6 +151,11 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := scimhttp.Config{MaxBodyBytes: c.MaxBodyBytes, MaxResults: c.MaxResults, DefaultCount: c.DefaultCount}
 	srv := scimhttp.New(db, db, scim.NewRegistry(), log, prom, cfg)
+	if err := ensureAdmin(ctx, db, c.AdminToken); err != nil {
+		ln.Close()
+		return err
+	}
+	srv.Mount("/v1/admin/", adminhttp.New(manage.New(db), db, log))
 	hs := &http.Server{Handler: srv.Handler(prom), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

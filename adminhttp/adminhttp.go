@@ -1,0 +1,155 @@
+// Package adminhttp serves Roster's admin API under /v1/admin: JSON over
+// HTTP, authenticated by an admin token (never by a SCIM key), with every
+// rule in package manage.
+package adminhttp
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/manage"
+)
+
+// Handler is the admin API.
+type Handler struct {
+	svc    *manage.Service
+	admins roster.AdminStore
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// Route is one endpoint, listed in Routes for the mux and the OpenAPI file.
+type route struct {
+	method, path, summary string
+	h                     func(h *Handler, ss *manage.Session, r *http.Request) (status int, body any, err error)
+}
+
+// routes lists every admin endpoint in one place.
+var routes = []route{
+	{"GET", "/v1/admin/organizations", "List the organizations you can manage", listOrgs},
+	{"POST", "/v1/admin/organizations", "Create an organization (server admins only)", createOrg},
+	{"GET", "/v1/admin/organizations/{org}", "Get an organization", getOrg},
+	{"POST", "/v1/admin/organizations/{org}/admins", "Create an admin of the organization; the token is shown once", createAdmin},
+	{"GET", "/v1/admin/organizations/{org}/keys", "List API keys", listKeys},
+	{"POST", "/v1/admin/organizations/{org}/keys", "Create an API key; the secret is shown once", createKey},
+	{"GET", "/v1/admin/organizations/{org}/keys/{key}", "Get an API key", getKey},
+	{"DELETE", "/v1/admin/organizations/{org}/keys/{key}", "Revoke an API key", revokeKey},
+	{"GET", "/v1/admin/organizations/{org}/directories", "List IdP configurations", listDirs},
+	{"POST", "/v1/admin/organizations/{org}/directories", "Create an IdP configuration", createDir},
+	{"GET", "/v1/admin/organizations/{org}/directories/{dir}", "Get an IdP configuration", getDir},
+	{"PATCH", "/v1/admin/organizations/{org}/directories/{dir}", "Change an IdP configuration", updateDir},
+	{"DELETE", "/v1/admin/organizations/{org}/directories/{dir}", "Delete an IdP configuration with its users and groups", deleteDir},
+	{"GET", "/v1/admin/organizations/{org}/directories/{dir}/oauth-clients", "List OAuth clients", listClients},
+	{"POST", "/v1/admin/organizations/{org}/directories/{dir}/oauth-clients", "Create an OAuth client; the secret is shown once", createClient},
+	{"POST", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets", "Add a client secret; shown once", addSecret},
+	{"DELETE", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets/{secret}", "Revoke a client secret", revokeSecret},
+}
+
+// New returns the admin API handler.
+func New(svc *manage.Service, admins roster.AdminStore, log *slog.Logger) *Handler {
+	h := &Handler{svc: svc, admins: admins, log: log, mux: http.NewServeMux()}
+	for _, rt := range routes {
+		h.mux.HandleFunc(rt.method+" "+rt.path, h.adapt(rt))
+	}
+	h.mux.HandleFunc("GET /v1/admin/openapi.json", h.openAPI)
+	h.mux.HandleFunc("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, h.log, roster.Errorf(roster.ENOTFOUND, "no admin endpoint %s %s; see /v1/admin/openapi.json", r.Method, r.URL.Path))
+	})
+	return h
+}
+
+// ServeHTTP dispatches to the admin routes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// adapt authenticates the admin and turns a route function into a handler.
+func (h *Handler) adapt(rt route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		admin, err := h.authenticate(r)
+		if err != nil {
+			writeError(w, h.log, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		status, body, err := rt.h(h, h.svc.As(admin), r)
+		if err != nil {
+			writeError(w, h.log, err)
+			return
+		}
+		writeJSON(w, status, body)
+	}
+}
+
+func (h *Handler) authenticate(r *http.Request) (*roster.Admin, error) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "send the admin token as Authorization: Bearer <token>")
+	}
+	return h.admins.AuthenticateAdmin(r.Context(), roster.HashSecret(strings.TrimSpace(token)))
+}
+
+var statusOf = map[string]int{
+	roster.EINVALID: 400, roster.EUNAUTHORIZED: 401, roster.EFORBIDDEN: 403, roster.ENOTFOUND: 404,
+	roster.ECONFLICT: 409, roster.ETOOLARGE: 413, roster.EUNSUPPORTED: 415,
+}
+
+// ErrorBody is the JSON of every admin API error.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	code := roster.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+		log.Error("admin API internal error", slog.Any("error", err))
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin"`)
+	}
+	var b ErrorBody
+	b.Error.Code, b.Error.Message = code, roster.ErrorMessage(err)
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store") // responses may carry secrets shown once
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// maxBody bounds admin request bodies; they are small objects.
+const maxBody = 64 << 10
+
+// decode reads a JSON object body; adapt has already capped its size.
+// Unknown fields are errors, so a misspelt option is not silently ignored.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", maxBody)
+		case errors.Is(err, io.EOF):
+			return roster.Errorf(roster.EINVALID, "the request body is empty; send a JSON object")
+		}
+		return roster.Errorf(roster.EINVALID, "the request body is not valid: %v", err)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package adminhttp
+
+import (
+	"net/http"
+
+	"github.com/roster-scim/roster/manage"
+)
+
+// ok wraps a call whose result is the 200 body.
+func ok[T any](v T, err error) (int, any, error) { return http.StatusOK, v, err }
+
+// created wraps a call whose result is the 201 body.
+func created[T any](v T, err error) (int, any, error) { return http.StatusCreated, v, err }
+
+// body decodes a JSON body into a new In.
+func body[In any](r *http.Request) (In, error) {
+	var in In
+	return in, decode(r, &in)
+}
+
+func listOrgs(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.ListOrganizations(r.Context()))
+}
+
+func getOrg(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.GetOrganization(r.Context(), r.PathValue("org")))
+}
+
+func listKeys(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.ListKeys(r.Context(), r.PathValue("org")))
+}
+
+func getKey(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.GetKey(r.Context(), r.PathValue("org"), r.PathValue("key")))
+}
+
+func revokeKey(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.RevokeKey(r.Context(), r.PathValue("org"), r.PathValue("key")))
+}
+
+func listDirs(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.ListDirectories(r.Context(), r.PathValue("org")))
+}
+
+func getDir(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.GetDirectory(r.Context(), r.PathValue("org"), r.PathValue("dir")))
+}
+
+func deleteDir(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, ss.DeleteDirectory(r.Context(), r.PathValue("org"), r.PathValue("dir"))
+}
+
+func listClients(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.ListOAuthClients(r.Context(), r.PathValue("org"), r.PathValue("dir")))
+}
+
+func revokeSecret(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, ss.RevokeOAuthSecret(r.Context(), r.PathValue("org"), r.PathValue("client"), r.PathValue("secret"))
+}
+
+func createOrg(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	in, err := body[manage.OrganizationInput](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return created(ss.CreateOrganization(r.Context(), in))
+}
+
+func createAdmin(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	in, err := body[manage.AdminInput](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return created(ss.CreateAdmin(r.Context(), r.PathValue("org"), in))
+}
+
+func createKey(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	in, err := body[manage.KeyInput](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return created(ss.CreateKey(r.Context(), r.PathValue("org"), in))
+}
+
+func createDir(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	in, err := body[manage.DirectoryInput](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return created(ss.CreateDirectory(r.Context(), r.PathValue("org"), in))
+}
+
+func updateDir(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	in, err := body[manage.DirectoryUpdate](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return ok(ss.UpdateDirectory(r.Context(), r.PathValue("org"), r.PathValue("dir"), in))
+}
+
+func createClient(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	in, err := body[manage.OAuthClientInput](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return created(ss.CreateOAuthClient(r.Context(), r.PathValue("org"), r.PathValue("dir"), in))
+}
+
+func addSecret(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	in, err := body[manage.SecretInput](r)
+	if err != nil {
+		return 0, nil, err
+	}
+	return created(ss.AddOAuthSecret(r.Context(), r.PathValue("org"), r.PathValue("client"), in))
+}

@@ -1,0 +1,280 @@
+package manage
+
+import (
+	"context"
+	"time"
+
+	"github.com/roster-scim/roster"
+)
+
+// Token lifetimes an OAuth client may be given: Entra's gallery validator
+// accepts 1 to 6 hours.
+const (
+	MinTokenTTL     = time.Hour
+	MaxTokenTTL     = 6 * time.Hour
+	DefaultTokenTTL = time.Hour
+)
+
+// CreateOrganization creates an organization; only server admins may.
+func (ss *Session) CreateOrganization(ctx context.Context, in OrganizationInput) (*roster.Organization, error) {
+	if ss.actor.OrgID != "" {
+		return nil, roster.Errorf(roster.EFORBIDDEN, "only a server admin can create organizations")
+	}
+	if err := required("name", in.Name); err != nil {
+		return nil, err
+	}
+	o := &roster.Organization{ID: roster.NewID(), Name: in.Name}
+	return o, ss.s.store.CreateOrganization(ctx, o)
+}
+
+// ListOrganizations returns the organizations the actor can see.
+func (ss *Session) ListOrganizations(ctx context.Context) ([]*roster.Organization, error) {
+	if ss.actor.OrgID != "" {
+		o, err := ss.s.store.FindOrganization(ctx, ss.actor.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return []*roster.Organization{o}, nil
+	}
+	return ss.s.store.ListOrganizations(ctx)
+}
+
+// GetOrganization returns one organization.
+func (ss *Session) GetOrganization(ctx context.Context, orgID string) (*roster.Organization, error) {
+	return ss.org(ctx, orgID)
+}
+
+// CreateAdmin creates an admin of an organization. Its secret is returned
+// once and stored only as a hash.
+func (ss *Session) CreateAdmin(ctx context.Context, orgID string, in AdminInput) (*NewAdmin, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if err := required("name", in.Name); err != nil {
+		return nil, err
+	}
+	secret, hash := NewAdminSecret()
+	a := &roster.Admin{ID: roster.NewID(), OrgID: orgID, Name: in.Name, SecretHash: hash}
+	if err := ss.s.store.CreateAdmin(ctx, a); err != nil {
+		return nil, err
+	}
+	return &NewAdmin{Admin: a, Secret: secret}, nil
+}
+
+// NewAdminSecret returns a new admin token and its hash. The "rsa_" prefix
+// tells it apart from SCIM keys ("rst_") in a scanner's report.
+func NewAdminSecret() (string, []byte) {
+	secret, _ := roster.NewSecret()
+	secret = "rsa_" + secret[len("rst_"):]
+	return secret, roster.HashSecret(secret)
+}
+
+// CreateKey creates an API key; the secret is returned this once.
+func (ss *Session) CreateKey(ctx context.Context, orgID string, in KeyInput) (*NewKey, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if err := required("name", in.Name); err != nil {
+		return nil, err
+	}
+	users, groups, err := privileges(in.Users, in.Groups)
+	if err != nil {
+		return nil, err
+	}
+	expires, err := ss.expiry(in.ExpiresIn)
+	if err != nil {
+		return nil, err
+	}
+	secret, hash := roster.NewSecret()
+	k := &roster.APIKey{ID: roster.NewID(), OrgID: orgID, Name: in.Name, Description: in.Description,
+		SecretHash: hash, Users: users, Groups: groups, Expires: expires}
+	if err := ss.s.store.CreateAPIKey(ctx, k); err != nil {
+		return nil, err
+	}
+	return &NewKey{Key: k, Secret: secret}, nil
+}
+
+// ListKeys returns an organization's keys, without secrets.
+func (ss *Session) ListKeys(ctx context.Context, orgID string) ([]*roster.APIKey, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	return ss.s.store.ListAPIKeys(ctx, orgID)
+}
+
+// GetKey returns one key.
+func (ss *Session) GetKey(ctx context.Context, orgID, keyID string) (*roster.APIKey, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	return ss.s.store.FindAPIKey(ctx, orgID, keyID)
+}
+
+// RevokeKey revokes a key; requests with it get 401 from then on.
+func (ss *Session) RevokeKey(ctx context.Context, orgID, keyID string) (*roster.APIKey, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if err := ss.s.store.RevokeAPIKey(ctx, orgID, keyID); err != nil {
+		return nil, err
+	}
+	return ss.s.store.FindAPIKey(ctx, orgID, keyID)
+}
+
+func (ss *Session) checkProfile(p string) error {
+	if !ss.s.ProfileExists(p) {
+		return roster.Errorf(roster.EINVALID, "unknown profile %q; `roster profile list` shows the profiles", p)
+	}
+	return nil
+}
+
+// CreateDirectory creates an IdP configuration with the keys it accepts.
+func (ss *Session) CreateDirectory(ctx context.Context, orgID string, in DirectoryInput) (*roster.Directory, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if err := required("name", in.Name); err != nil {
+		return nil, err
+	}
+	if in.Profile == "" {
+		in.Profile = "generic"
+	}
+	if err := ss.checkProfile(in.Profile); err != nil {
+		return nil, err
+	}
+	d := &roster.Directory{ID: roster.NewID(), OrgID: orgID, Name: in.Name, Icon: in.Icon, Profile: in.Profile, KeyIDs: in.KeyIDs}
+	if d.KeyIDs == nil {
+		d.KeyIDs = []string{}
+	}
+	if err := ss.s.store.CreateDirectory(ctx, d); err != nil {
+		return nil, err
+	}
+	return ss.s.store.FindDirectory(ctx, d.ID)
+}
+
+// ListDirectories returns an organization's IdP configurations.
+func (ss *Session) ListDirectories(ctx context.Context, orgID string) ([]*roster.Directory, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	return ss.s.store.ListDirectories(ctx, orgID)
+}
+
+// GetDirectory returns one IdP configuration of the organization.
+func (ss *Session) GetDirectory(ctx context.Context, orgID, dirID string) (*roster.Directory, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	d, err := ss.s.store.FindDirectory(ctx, dirID)
+	if err != nil {
+		return nil, err
+	}
+	if d.OrgID != orgID {
+		return nil, roster.Errorf(roster.ENOTFOUND, "no directory (IdP configuration) with id %q", dirID)
+	}
+	return d, nil
+}
+
+// UpdateDirectory changes the given fields of an IdP configuration.
+func (ss *Session) UpdateDirectory(ctx context.Context, orgID, dirID string, in DirectoryUpdate) (*roster.Directory, error) {
+	d, err := ss.GetDirectory(ctx, orgID, dirID)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != nil {
+		if err := required("name", *in.Name); err != nil {
+			return nil, err
+		}
+		d.Name = *in.Name
+	}
+	if in.Icon != nil {
+		d.Icon = *in.Icon
+	}
+	if in.Profile != nil {
+		if err := ss.checkProfile(*in.Profile); err != nil {
+			return nil, err
+		}
+		d.Profile = *in.Profile
+	}
+	if in.KeyIDs != nil {
+		d.KeyIDs = *in.KeyIDs
+	}
+	if err := ss.s.store.UpdateDirectory(ctx, d); err != nil {
+		return nil, err
+	}
+	return ss.s.store.FindDirectory(ctx, dirID)
+}
+
+// DeleteDirectory deletes an IdP configuration with its users and groups.
+func (ss *Session) DeleteDirectory(ctx context.Context, orgID, dirID string) error {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return err
+	}
+	return ss.s.store.DeleteDirectory(ctx, orgID, dirID)
+}
+
+// CreateOAuthClient creates a client-credentials client of a directory
+// with its first secret.
+func (ss *Session) CreateOAuthClient(ctx context.Context, orgID, dirID string, in OAuthClientInput) (*NewOAuthClient, error) {
+	if _, err := ss.GetDirectory(ctx, orgID, dirID); err != nil {
+		return nil, err
+	}
+	if err := required("name", in.Name); err != nil {
+		return nil, err
+	}
+	users, groups, err := privileges(in.Users, in.Groups)
+	if err != nil {
+		return nil, err
+	}
+	ttl := DefaultTokenTTL
+	if in.TokenTTL != "" {
+		if ttl, err = time.ParseDuration(in.TokenTTL); err != nil || ttl < MinTokenTTL || ttl > MaxTokenTTL {
+			return nil, roster.Errorf(roster.EINVALID, "token_ttl %q must be a duration from 1h to 6h", in.TokenTTL)
+		}
+	}
+	secret, s := newClientSecret(nil)
+	c := &roster.OAuthClient{ID: roster.NewID(), OrgID: orgID, DirectoryID: dirID, Name: in.Name,
+		Users: users, Groups: groups, TokenTTL: ttl, Secrets: []roster.OAuthSecret{s}}
+	if err := ss.s.store.CreateOAuthClient(ctx, c); err != nil {
+		return nil, err
+	}
+	return &NewOAuthClient{Client: c, SecretID: s.ID, Secret: secret}, nil
+}
+
+func newClientSecret(expires *time.Time) (string, roster.OAuthSecret) {
+	secret, _ := roster.NewSecret()
+	secret = "rcs_" + secret[len("rst_"):]
+	return secret, roster.OAuthSecret{ID: roster.NewID(), Hash: roster.HashSecret(secret), Expires: expires}
+}
+
+// ListOAuthClients returns the clients of a directory, without secrets.
+func (ss *Session) ListOAuthClients(ctx context.Context, orgID, dirID string) ([]*roster.OAuthClient, error) {
+	if _, err := ss.GetDirectory(ctx, orgID, dirID); err != nil {
+		return nil, err
+	}
+	return ss.s.store.ListOAuthClients(ctx, orgID, dirID)
+}
+
+// AddOAuthSecret adds a secret to a client, for rotation without downtime.
+func (ss *Session) AddOAuthSecret(ctx context.Context, orgID, clientID string, in SecretInput) (*NewOAuthSecret, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	expires, err := ss.expiry(in.ExpiresIn)
+	if err != nil {
+		return nil, err
+	}
+	secret, s := newClientSecret(expires)
+	if err := ss.s.store.AddOAuthSecret(ctx, orgID, clientID, &s); err != nil {
+		return nil, err
+	}
+	return &NewOAuthSecret{SecretID: s.ID, Secret: secret}, nil
+}
+
+// RevokeOAuthSecret revokes one client secret.
+func (ss *Session) RevokeOAuthSecret(ctx context.Context, orgID, clientID, secretID string) error {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return err
+	}
+	return ss.s.store.RevokeOAuthSecret(ctx, orgID, clientID, secretID)
+}
