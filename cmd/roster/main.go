@@ -35,7 +35,15 @@ Usage:
 Commands:
   serve   run the SCIM server (initializes an empty data directory first)
   init    initialize a data directory and print its tenant URL and API key
+  org     create and list organizations
+  admin   create admins of an organization
+  key     create, list and revoke API keys
+  idp     create, show, update and delete IdP configurations (SCIM directories)
+  oauth   manage OAuth 2.0 client-credentials clients and their secrets
   help    show help for a command
+
+Admin commands work on a data directory (--data) or on a running server
+(--server URL with ROSTER_ADMIN_TOKEN) and print JSON with --json.
 
 Run "roster <command> --help" for the flags of a command.
 Every flag can also be set with a ROSTER_* environment variable (see README).
@@ -54,6 +62,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runServe(ctx, rest, stdout, stderr, getenv)
 	case "init":
 		err = runInit(ctx, rest, stdout, stderr, getenv)
+	case "org", "admin", "key", "idp", "oauth":
+		err = runAdmin(ctx, cmd, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr, getenv)

@@ -155,7 +155,7 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 		ln.Close()
 		return err
 	}
-	srv.Mount("/v1/admin/", adminhttp.New(manage.New(db), db, log))
+	srv.Mount("/v1/admin/", adminhttp.New(newService(db), db, log))
 	hs := &http.Server{Handler: srv.Handler(prom), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

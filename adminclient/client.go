@@ -1,0 +1,172 @@
+// Package adminclient calls a running Roster's admin API. It implements
+// manage.API, so the `roster` subcommands run the same code against a
+// server as against a local data directory.
+package adminclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/adminhttp"
+	"github.com/roster-scim/roster/manage"
+)
+
+// Client is an admin API client.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+var _ manage.API = (*Client)(nil)
+
+// New returns a client for the server at base (e.g. https://roster.example.com)
+// that authenticates with an admin token.
+func New(base, token string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Client{base: strings.TrimRight(base, "/"), token: token, http: hc}
+}
+
+// do sends one request and decodes the JSON answer into out. Error answers
+// become *roster.Error with the server's code and message, so callers see
+// the same errors as in local mode.
+func (c *Client) do(ctx context.Context, method string, out any, in any, path ...string) error {
+	for i, p := range path {
+		if i%2 == 1 { // odd elements are ids: escape them
+			path[i] = url.PathEscape(p)
+		}
+	}
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+"/v1/admin/"+strings.Join(path, "/"), body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		var e adminhttp.ErrorBody
+		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error.Code == "" {
+			return fmt.Errorf("admin API: %s %s answered %s", method, req.URL.Path, resp.Status)
+		}
+		return &roster.Error{Code: e.Error.Code, Message: e.Error.Message}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// call is do for a result of type T.
+func call[T any](ctx context.Context, c *Client, method string, in any, path ...string) (T, error) {
+	var out T
+	err := c.do(ctx, method, &out, in, path...)
+	return out, err
+}
+
+// CreateOrganization implements manage.API.
+func (c *Client) CreateOrganization(ctx context.Context, in manage.OrganizationInput) (*roster.Organization, error) {
+	return call[*roster.Organization](ctx, c, "POST", in, "organizations")
+}
+
+// ListOrganizations implements manage.API.
+func (c *Client) ListOrganizations(ctx context.Context) ([]*roster.Organization, error) {
+	return call[[]*roster.Organization](ctx, c, "GET", nil, "organizations")
+}
+
+// GetOrganization implements manage.API.
+func (c *Client) GetOrganization(ctx context.Context, orgID string) (*roster.Organization, error) {
+	return call[*roster.Organization](ctx, c, "GET", nil, "organizations", orgID)
+}
+
+// CreateAdmin implements manage.API.
+func (c *Client) CreateAdmin(ctx context.Context, orgID string, in manage.AdminInput) (*manage.NewAdmin, error) {
+	return call[*manage.NewAdmin](ctx, c, "POST", in, "organizations", orgID, "admins")
+}
+
+// CreateKey implements manage.API.
+func (c *Client) CreateKey(ctx context.Context, orgID string, in manage.KeyInput) (*manage.NewKey, error) {
+	return call[*manage.NewKey](ctx, c, "POST", in, "organizations", orgID, "keys")
+}
+
+// ListKeys implements manage.API.
+func (c *Client) ListKeys(ctx context.Context, orgID string) ([]*roster.APIKey, error) {
+	return call[[]*roster.APIKey](ctx, c, "GET", nil, "organizations", orgID, "keys")
+}
+
+// GetKey implements manage.API.
+func (c *Client) GetKey(ctx context.Context, orgID, keyID string) (*roster.APIKey, error) {
+	return call[*roster.APIKey](ctx, c, "GET", nil, "organizations", orgID, "keys", keyID)
+}
+
+// RevokeKey implements manage.API.
+func (c *Client) RevokeKey(ctx context.Context, orgID, keyID string) (*roster.APIKey, error) {
+	return call[*roster.APIKey](ctx, c, "DELETE", nil, "organizations", orgID, "keys", keyID)
+}
+
+// CreateDirectory implements manage.API.
+func (c *Client) CreateDirectory(ctx context.Context, orgID string, in manage.DirectoryInput) (*roster.Directory, error) {
+	return call[*roster.Directory](ctx, c, "POST", in, "organizations", orgID, "directories")
+}
+
+// ListDirectories implements manage.API.
+func (c *Client) ListDirectories(ctx context.Context, orgID string) ([]*roster.Directory, error) {
+	return call[[]*roster.Directory](ctx, c, "GET", nil, "organizations", orgID, "directories")
+}
+
+// GetDirectory implements manage.API.
+func (c *Client) GetDirectory(ctx context.Context, orgID, dirID string) (*roster.Directory, error) {
+	return call[*roster.Directory](ctx, c, "GET", nil, "organizations", orgID, "directories", dirID)
+}
+
+// UpdateDirectory implements manage.API.
+func (c *Client) UpdateDirectory(ctx context.Context, orgID, dirID string, in manage.DirectoryUpdate) (*roster.Directory, error) {
+	return call[*roster.Directory](ctx, c, "PATCH", in, "organizations", orgID, "directories", dirID)
+}
+
+// DeleteDirectory implements manage.API.
+func (c *Client) DeleteDirectory(ctx context.Context, orgID, dirID string) error {
+	return c.do(ctx, "DELETE", nil, nil, "organizations", orgID, "directories", dirID)
+}
+
+// CreateOAuthClient implements manage.API.
+func (c *Client) CreateOAuthClient(ctx context.Context, orgID, dirID string, in manage.OAuthClientInput) (*manage.NewOAuthClient, error) {
+	return call[*manage.NewOAuthClient](ctx, c, "POST", in, "organizations", orgID, "directories", dirID, "oauth-clients")
+}
+
+// ListOAuthClients implements manage.API.
+func (c *Client) ListOAuthClients(ctx context.Context, orgID, dirID string) ([]*roster.OAuthClient, error) {
+	return call[[]*roster.OAuthClient](ctx, c, "GET", nil, "organizations", orgID, "directories", dirID, "oauth-clients")
+}
+
+// AddOAuthSecret implements manage.API.
+func (c *Client) AddOAuthSecret(ctx context.Context, orgID, clientID string, in manage.SecretInput) (*manage.NewOAuthSecret, error) {
+	return call[*manage.NewOAuthSecret](ctx, c, "POST", in, "organizations", orgID, "oauth-clients", clientID, "secrets")
+}
+
+// RevokeOAuthSecret implements manage.API.
+func (c *Client) RevokeOAuthSecret(ctx context.Context, orgID, clientID, secretID string) error {
+	return c.do(ctx, "DELETE", nil, nil, "organizations", orgID, "oauth-clients", clientID, "secrets", secretID)
+}
