@@ -29,6 +29,10 @@ type Directory struct {
 	Profile string    `json:"profile"`
 	KeyIDs  []string  `json:"key_ids"`
 	Created time.Time `json:"created"`
+	// CaptureBodies stores request bodies, secrets redacted, in the request
+	// log. Off by default: SCIM bodies are personal data. It is changed by
+	// RequestLogStore.SetBodyCapture, not by UpdateDirectory.
+	CaptureBodies bool `json:"capture_bodies"`
 }
 
 // Privilege levels of a credential on one resource type.

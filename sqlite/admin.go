@@ -317,7 +317,7 @@ func (db *DB) UpdateDirectory(ctx context.Context, d *roster.Directory) error {
 	return tx.Commit()
 }
 
-const selectDirectory = `SELECT d.id, d.org_id, d.name, d.icon, d.profile, d.created,
+const selectDirectory = `SELECT d.id, d.org_id, d.name, d.icon, d.profile, d.created, d.capture_bodies,
 	(SELECT group_concat(key_id, ',') FROM (SELECT key_id FROM directory_keys WHERE directory_id = d.id ORDER BY key_id))
 	FROM directories d`
 
@@ -325,7 +325,7 @@ func scanDirectory(row interface{ Scan(...any) error }) (*roster.Directory, erro
 	d := &roster.Directory{KeyIDs: []string{}}
 	var created int64
 	var keys sql.NullString
-	if err := row.Scan(&d.ID, &d.OrgID, &d.Name, &d.Icon, &d.Profile, &created, &keys); err != nil {
+	if err := row.Scan(&d.ID, &d.OrgID, &d.Name, &d.Icon, &d.Profile, &created, &d.CaptureBodies, &keys); err != nil {
 		return nil, err
 	}
 	d.Created = fromMicros(created)

@@ -81,7 +81,6 @@ var flagDefs = map[string]func(fs *flag.FlagSet, v *adminVars){
 	},
 }
 
-
 func findAdminCommand(noun, verb string) *adminCommand {
 	for i := range adminCommands {
 		if adminCommands[i].noun == noun && adminCommands[i].verb == verb {
