@@ -167,6 +167,37 @@ type OAuthSecret struct {
 	Revoked bool       `json:"revoked"`
 }
 
+// Access token lifetimes. Entra's gallery validator accepts 60 to 360
+// minutes, so Roster allows exactly that range and defaults to its low end:
+// a short lifetime bounds how long a token outlives a revoked secret.
+const (
+	DefaultTokenTTL = time.Hour
+	MinTokenTTL     = time.Hour
+	MaxTokenTTL     = 6 * time.Hour
+)
+
+// ValidTokenTTL reports, as an EINVALID error, whether d is an allowed
+// access token lifetime: whole seconds (the store keeps seconds, so anything
+// finer would be silently dropped) from MinTokenTTL to MaxTokenTTL.
+func ValidTokenTTL(d time.Duration) error {
+	if d < MinTokenTTL || d > MaxTokenTTL {
+		return Errorf(EINVALID, "the access token lifetime must be between %s and %s (3600 to 21600 seconds); got %s", MinTokenTTL, MaxTokenTTL, d)
+	}
+	if d%time.Second != 0 {
+		return Errorf(EINVALID, "the access token lifetime must be a whole number of seconds; got %s", d)
+	}
+	return nil
+}
+
+// NewClientSecret returns a new OAuth client secret, to be shown to the
+// admin once, and the OAuthSecret to store: a fresh id and the hash. Client
+// secrets have the strength and "rst_" prefix of API keys, so secret
+// scanners find both.
+func NewClientSecret() (secret string, s OAuthSecret) {
+	secret, hash := NewSecret()
+	return secret, OAuthSecret{ID: NewID(), Hash: hash}
+}
+
 // AccessToken is an issued OAuth access token, stored by hash.
 type AccessToken struct {
 	Hash     []byte

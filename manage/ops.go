@@ -7,14 +7,6 @@ import (
 	"github.com/roster-scim/roster"
 )
 
-// Token lifetimes an OAuth client may be given: Entra's gallery validator
-// accepts 1 to 6 hours.
-const (
-	MinTokenTTL     = time.Hour
-	MaxTokenTTL     = 6 * time.Hour
-	DefaultTokenTTL = time.Hour
-)
-
 // CreateOrganization creates an organization; only server admins may.
 func (ss *Session) CreateOrganization(ctx context.Context, in OrganizationInput) (*roster.Organization, error) {
 	if ss.actor.OrgID != "" {
@@ -226,25 +218,22 @@ func (ss *Session) CreateOAuthClient(ctx context.Context, orgID, dirID string, i
 	if err != nil {
 		return nil, err
 	}
-	ttl := DefaultTokenTTL
+	ttl := roster.DefaultTokenTTL
 	if in.TokenTTL != "" {
-		if ttl, err = time.ParseDuration(in.TokenTTL); err != nil || ttl < MinTokenTTL || ttl > MaxTokenTTL {
-			return nil, roster.Errorf(roster.EINVALID, "token_ttl %q must be a duration from 1h to 6h", in.TokenTTL)
+		if ttl, err = time.ParseDuration(in.TokenTTL); err != nil {
+			return nil, roster.Errorf(roster.EINVALID, "token_ttl %q must be a duration from 1h to 6h, such as 2h", in.TokenTTL)
 		}
 	}
-	secret, s := newClientSecret(nil)
+	if err := roster.ValidTokenTTL(ttl); err != nil {
+		return nil, err
+	}
+	secret, s := roster.NewClientSecret()
 	c := &roster.OAuthClient{ID: roster.NewID(), OrgID: orgID, DirectoryID: dirID, Name: in.Name,
 		Users: users, Groups: groups, TokenTTL: ttl, Secrets: []roster.OAuthSecret{s}}
 	if err := ss.s.store.CreateOAuthClient(ctx, c); err != nil {
 		return nil, err
 	}
 	return &NewOAuthClient{Client: c, SecretID: s.ID, Secret: secret}, nil
-}
-
-func newClientSecret(expires *time.Time) (string, roster.OAuthSecret) {
-	secret, _ := roster.NewSecret()
-	secret = "rcs_" + secret[len("rst_"):]
-	return secret, roster.OAuthSecret{ID: roster.NewID(), Hash: roster.HashSecret(secret), Expires: expires}
 }
 
 // ListOAuthClients returns the clients of a directory, without secrets.
@@ -264,7 +253,8 @@ func (ss *Session) AddOAuthSecret(ctx context.Context, orgID, clientID string, i
 	if err != nil {
 		return nil, err
 	}
-	secret, s := newClientSecret(expires)
+	secret, s := roster.NewClientSecret()
+	s.Expires = expires
 	if err := ss.s.store.AddOAuthSecret(ctx, orgID, clientID, &s); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/adminhttp"
 	"github.com/roster-scim/roster/manage"
+	"github.com/roster-scim/roster/oauthhttp"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/scimhttp"
 	"github.com/roster-scim/roster/sqlite"
@@ -156,6 +157,7 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 		return err
 	}
 	srv.Mount("/v1/admin/", adminhttp.New(newService(db), db, log))
+	srv.Mount(oauthhttp.Path, oauthhttp.New(db, log, nil))
 	hs := &http.Server{Handler: srv.Handler(prom), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
