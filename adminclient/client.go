@@ -42,6 +42,13 @@ func New(base, token string, hc *http.Client) *Client {
 func (c *Client) do(ctx context.Context, method string, out any, in any, path ...string) error {
 	for i, p := range path {
 		if i%2 == 1 { // odd elements are ids: escape them
+			// "", "." and ".." would not stay one path segment: the
+			// server's mux cleans them away and redirects, so the request
+			// would reach another route (a POST turned into a GET). No
+			// object has such an id, so answer as the server would.
+			if p == "" || p == "." || p == ".." {
+				return roster.Errorf(roster.ENOTFOUND, "no %s with id %q", objectName[path[i-1]], p)
+			}
 			path[i] = url.PathEscape(p)
 		}
 	}
@@ -77,6 +84,12 @@ func (c *Client) do(ctx context.Context, method string, out any, in any, path ..
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// objectName names the object an id in a path refers to, for errors.
+var objectName = map[string]string{
+	"organizations": "organization", "keys": "API key", "directories": "directory (IdP configuration)",
+	"oauth-clients": "OAuth client", "secrets": "OAuth client secret",
 }
 
 // call is do for a result of type T.

@@ -151,5 +151,14 @@ func decode(r *http.Request, v any) error {
 		}
 		return roster.Errorf(roster.EINVALID, "the request body is not valid: %v", err)
 	}
+	// One object and nothing after it: a second object, say from a script
+	// that concatenated two requests, must not be silently dropped.
+	if _, err := dec.Token(); err != io.EOF {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return roster.Errorf(roster.ETOOLARGE, "the request body is larger than %d bytes", maxBody)
+		}
+		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON object")
+	}
 	return nil
 }

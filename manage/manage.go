@@ -9,6 +9,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roster-scim/roster"
 )
@@ -162,7 +163,7 @@ func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
 		return roster.Errorf(roster.EINVALID, "%s is required", field)
 	}
-	if len(v) > 200 {
+	if utf8.RuneCountInString(v) > 200 {
 		return roster.Errorf(roster.EINVALID, "%s is longer than 200 characters", field)
 	}
 	return nil

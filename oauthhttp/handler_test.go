@@ -121,7 +121,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, db: db, data: data, clock: clk, logs: &syncBuffer{}, store: &failingStore{AdminStore: db}, org: b.Org.ID, dir: b.Dir.ID}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prom := prometheus.NewRegistry()
-	scimSrv := scimhttp.New(db, db, scim.NewRegistry(), log, prom, scimhttp.DefaultConfig())
+	scimSrv := scimhttp.New(db, db, nil, log, prom, scimhttp.DefaultConfig())
 	mux := http.NewServeMux()
 	mux.Handle(oauthhttp.Path, oauthhttp.New(e.store, log, clk.Now))
 	mux.Handle("/", scimSrv.Handler(prom))

@@ -95,15 +95,14 @@ func (p *patcher) apply(op PatchOp) error {
 		}
 		return p.applyObject(kind, obj, "")
 	}
-	pp, err := ParsePatchPath(op.Path)
+	t, filter, ok, err := resolveKey(p.rt, op.Path)
 	if err != nil {
 		return err
 	}
-	t, ok := p.rt.Lookup(pp.Path)
 	if !ok {
 		return roster.SCIMErrorf(roster.ScimInvalidPath, "path %q names no attribute of %s", op.Path, p.rt.Name)
 	}
-	return p.applyTarget(kind, t, pp.Filter, op.Value, true)
+	return p.applyTarget(kind, t, filter, op.Value, true)
 }
 
 // applyObject applies a path-less add/replace: each key is itself a path,
@@ -118,15 +117,11 @@ func (p *patcher) applyObject(kind string, obj map[string]any, urn string) error
 		if urn != "" {
 			key = urn + ":" + k
 		}
-		pp, err := ParsePatchPath(key)
-		if err != nil {
+		t, filter, ok, err := resolveKey(p.rt, key)
+		if err != nil || !ok {
 			continue
 		}
-		t, ok := p.rt.Lookup(pp.Path)
-		if !ok {
-			continue
-		}
-		if err := p.applyTarget(kind, t, pp.Filter, obj[k], false); err != nil {
+		if err := p.applyTarget(kind, t, filter, obj[k], false); err != nil {
 			return err
 		}
 	}

@@ -197,11 +197,33 @@ func sortedKeys(m map[string]any) []string {
 // lookupKey resolves a document key, which may be a plain name, a dotted
 // `attr.sub`, a URN-qualified attribute or a whole extension URN.
 func lookupKey(rt *ResourceType, k string) (Target, bool) {
-	p, err := ParsePatchPath(k)
-	if err != nil || p.Filter != nil {
-		return Target{}, false
+	t, filter, ok, err := resolveKey(rt, k)
+	return t, ok && err == nil && filter == nil
+}
+
+// resolveKey resolves a document key or PATCH path. Extension URNs are
+// matched before parsing, because two spellings of them are no attribute
+// path: a whole extension whose URN ends in a version
+// ("urn:scim:schemas:extension:facebook:frontline:1.0", a name segment may
+// not start with a digit), and the legacy dot before an extension
+// attribute that Entra still sends for Workplace
+// ("urn:scim:schemas:extension:enterprise:1.0.department"). err is the
+// parse error; ok is false when the path names no attribute.
+func resolveKey(rt *ResourceType, k string) (t Target, filter Expr, ok bool, err error) {
+	for _, ext := range rt.Ext {
+		switch {
+		case strings.EqualFold(k, ext.ID):
+			return Target{Ext: ext.ID, WholeExt: true}, nil, true, nil
+		case len(k) > len(ext.ID) && k[len(ext.ID)] == '.' && strings.EqualFold(k[:len(ext.ID)], ext.ID):
+			k = ext.ID + ":" + k[len(ext.ID)+1:]
+		}
 	}
-	return rt.Lookup(p.Path)
+	p, err := ParsePatchPath(k)
+	if err != nil {
+		return Target{}, nil, false, err
+	}
+	t, ok = rt.Lookup(p.Path)
+	return t, p.Filter, ok, nil
 }
 
 // container returns the map an attribute of the extension ext (or the core,

@@ -40,9 +40,11 @@ func (s *Server) renderResourceType(rt *scim.ResourceType, base string) map[stri
 	}
 }
 
+// resourceTypes lists the resource types of the directory's profile, so an
+// IdP reading them sees what the app takes (Workplace: no Groups).
 func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request, t *tenant) error {
 	var out []any
-	for _, rt := range s.reg.ResourceTypes {
+	for _, rt := range t.profile.Registry().ResourceTypes {
 		out = append(out, s.renderResourceType(rt, t.base))
 	}
 	writeList(w, out)
@@ -50,9 +52,14 @@ func (s *Server) resourceTypes(w http.ResponseWriter, r *http.Request, t *tenant
 }
 
 func (s *Server) resourceType(w http.ResponseWriter, r *http.Request, t *tenant) error {
-	rt := s.reg.ResourceType(t.id)
+	reg := t.profile.Registry()
+	rt := reg.ResourceType(t.id)
 	if rt == nil {
-		return roster.Errorf(roster.ENOTFOUND, "no resource type %q; this server has User and Group", t.id)
+		var names []string
+		for _, rt := range reg.ResourceTypes {
+			names = append(names, rt.Name)
+		}
+		return roster.Errorf(roster.ENOTFOUND, "no resource type %q; this directory has %s", t.id, strings.Join(names, " and "))
 	}
 	writeJSON(w, http.StatusOK, s.renderResourceType(rt, t.base))
 	return nil
@@ -69,9 +76,11 @@ func renderSchema(sc *scim.Schema, base string) map[string]any {
 	}
 }
 
+// schemas lists the schemas of the directory's profile: supported
+// attributes only, with the profile's required ones marked.
 func (s *Server) schemas(w http.ResponseWriter, r *http.Request, t *tenant) error {
 	var out []any
-	for _, sc := range s.reg.Schemas {
+	for _, sc := range t.profile.Registry().Schemas {
 		out = append(out, renderSchema(sc, t.base))
 	}
 	writeList(w, out)
@@ -79,7 +88,7 @@ func (s *Server) schemas(w http.ResponseWriter, r *http.Request, t *tenant) erro
 }
 
 func (s *Server) schema(w http.ResponseWriter, r *http.Request, t *tenant) error {
-	sc := s.reg.Schema(strings.TrimSpace(t.id))
+	sc := t.profile.Registry().Schema(strings.TrimSpace(t.id))
 	if sc == nil {
 		return roster.Errorf(roster.ENOTFOUND, "no schema %q; see /Schemas for the list", t.id)
 	}

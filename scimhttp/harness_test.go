@@ -44,6 +44,10 @@ type harnessConfig struct {
 	cfg       scimhttp.Config
 	wrapStore func(scim.Store) scim.Store
 	privB     *[2]string // users and groups privileges of directory B's key
+	profile   string     // directory A's attribute profile; "" is generic
+	profiles  *scim.ProfileSet
+	// setup runs before the server starts, e.g. withRequestLog.
+	setup func(t *testing.T, srv *scimhttp.Server, db *sqlite.DB)
 }
 
 type harnessOption func(*harnessConfig)
@@ -64,6 +68,12 @@ func withStore(wrap func(scim.Store) scim.Store) harnessOption {
 // privileges, for tenant isolation and privilege tests.
 func withSecondDirectory(users, groups string) harnessOption {
 	return func(c *harnessConfig) { c.privB = &[2]string{users, groups} }
+}
+
+// withProfile gives directory A an attribute profile, from the built-in
+// ones or from set (which may be nil).
+func withProfile(name string, set *scim.ProfileSet) harnessOption {
+	return func(c *harnessConfig) { c.profile, c.profiles = name, set }
 }
 
 // testConfig is DefaultConfig with pages small enough to reach MaxResults
@@ -94,9 +104,15 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if hc.wrapStore != nil {
 		store = hc.wrapStore(store)
 	}
+	if hc.profile != "" {
+		setProfile(t, db, dirA, hc.profile)
+	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prom := prometheus.NewRegistry()
-	srv := scimhttp.New(store, db, reg, log, prom, hc.cfg)
+	srv := scimhttp.New(store, db, hc.profiles, log, prom, hc.cfg)
+	if hc.setup != nil {
+		hc.setup(t, srv, db)
+	}
 	h.srv = httptest.NewServer(srv.Handler(prom))
 	t.Cleanup(h.srv.Close)
 	h.base = h.srv.URL + "/v1/scim/" + h.dir
@@ -105,7 +121,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 
 // openDirectory opens a store in a new data directory and bootstraps it the
 // way cmd/roster does, with a key of the given privileges.
-func openDirectory(t *testing.T, reg *scim.Registry, users, groups string) (db *sqlite.DB, dir, token string) {
+func openDirectory(t testing.TB, reg *scim.Registry, users, groups string) (db *sqlite.DB, dir, token string) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, t.TempDir(), reg)

@@ -1,7 +1,9 @@
 package scimhttp
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,8 +27,9 @@ func projection(r *http.Request, rt *scim.ResourceType) scim.Projection {
 	return rt.ParseProjection(q.Get("attributes"), q.Get("excludedAttributes"))
 }
 
-// readResource decodes and normalizes a POST or PUT body.
-func (s *Server) readResource(w http.ResponseWriter, r *http.Request, rt *scim.ResourceType) (map[string]any, []string, error) {
+// readResource decodes and normalizes a POST or PUT body and fits it to
+// the directory's profile.
+func (s *Server) readResource(w http.ResponseWriter, r *http.Request, t *tenant) (map[string]any, []string, error) {
 	var body map[string]any
 	if err := s.decodeBody(w, r, &body); err != nil {
 		return nil, nil, err
@@ -34,15 +37,75 @@ func (s *Server) readResource(w http.ResponseWriter, r *http.Request, rt *scim.R
 	if body == nil {
 		return nil, nil, roster.SCIMErrorf(roster.ScimInvalidSyntax, "the request body must be a JSON object")
 	}
-	attrs, members, err := scim.Normalize(rt, body)
+	attrs, members, err := scim.Normalize(t.rt, body)
 	if err != nil {
 		return nil, nil, err
 	}
-	return attrs, members, scim.CheckRequired(rt, attrs)
+	if err := scim.CheckRequired(t.rt, attrs); err != nil {
+		return nil, nil, err
+	}
+	attrs, err = s.admit(r.Context(), t, attrs, members)
+	return attrs, members, err
+}
+
+// admit fits a document about to be stored to the directory's profile: it
+// drops what the profile does not support, noting it for the request log,
+// then checks the profile's rules, including the types of the members
+// being added.
+func (s *Server) admit(ctx context.Context, t *tenant, attrs map[string]any, added []string) (map[string]any, error) {
+	attrs, t.ignored = t.profile.Prune(t.rt, attrs)
+	members, err := s.disallowedMembers(ctx, t, added)
+	if err != nil {
+		return nil, err
+	}
+	return attrs, t.profile.Validate(t.rt, attrs, members...)
+}
+
+// memberBatch is how many ids one disallowedMembers query looks up: few
+// enough that the filter's SQL stays small, many enough that a PUT of a
+// large group takes few queries.
+const memberBatch = 200
+
+// disallowedMembers returns, with their type, the members among ids whose
+// type the profile does not take, for Validate to reject. The store's
+// membership operations carry ids only, so it asks the store: only for a
+// profile that restricts member types, and only for the types it
+// disallows, a batch of ids per query. Ids of no resource are left to the
+// store, which rejects them.
+func (s *Server) disallowedMembers(ctx context.Context, t *tenant, ids []string) ([]scim.Member, error) {
+	allowed := t.profile.MemberTypes(t.rt)
+	if allowed == nil || len(ids) == 0 {
+		return nil, nil
+	}
+	var out []scim.Member
+	for _, typ := range []string{scim.UserType, scim.GroupType} {
+		if slices.Contains(allowed, typ) {
+			continue
+		}
+		for batch := range slices.Chunk(ids, memberBatch) {
+			res, err := s.store.List(ctx, t.dir, typ, scim.ListQuery{Filter: idFilter(batch), StartIndex: 1, Count: len(batch)})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range res.Resources {
+				out = append(out, scim.Member{Value: m.ID, Type: typ})
+			}
+		}
+	}
+	return out, nil
+}
+
+// idFilter returns `id eq ids[0] or id eq ids[1] ...` as a balanced tree,
+// so that the SQL it compiles to nests log(n) deep, not n.
+func idFilter(ids []string) scim.Expr {
+	if len(ids) == 1 {
+		return &scim.CompareExpr{Path: scim.Path{Attr: "id"}, Op: "eq", Value: ids[0]}
+	}
+	return &scim.LogicalExpr{Op: "or", Left: idFilter(ids[:len(ids)/2]), Right: idFilter(ids[len(ids)/2:])}
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, t *tenant) error {
-	attrs, members, err := s.readResource(w, r, t.rt)
+	attrs, members, err := s.readResource(w, r, t)
 	if err != nil {
 		return err
 	}
@@ -71,7 +134,7 @@ func (s *Server) replace(w http.ResponseWriter, r *http.Request, t *tenant) erro
 	if err != nil {
 		return err
 	}
-	attrs, members, err := s.readResource(w, r, t.rt)
+	attrs, members, err := s.readResource(w, r, t)
 	if err != nil {
 		return err
 	}
@@ -107,7 +170,22 @@ func (s *Server) patch(w http.ResponseWriter, r *http.Request, t *tenant) error 
 	wantBody := t.rt.Name == scim.UserType || q.Has("attributes") || q.Has("excludedAttributes")
 	p := projection(r, t.rt)
 	res, err := s.store.Update(r.Context(), t.dir, t.rt.Name, t.id, ifMatch, wantBody && p.Wants("members"), func(cur *scim.Resource) (map[string]any, []scim.MemberOp, error) {
-		return scim.ApplyPatch(t.rt, cur.Attrs, req.Operations)
+		// Stored values the profile does not support (kept from before a
+		// change of profile) are dropped unnoted: this request did not
+		// send them. The result is then checked as a whole.
+		stored, _ := t.profile.Prune(t.rt, cur.Attrs)
+		attrs, ops, err := scim.ApplyPatch(t.rt, stored, req.Operations)
+		if err != nil {
+			return nil, nil, err
+		}
+		var added []string
+		for _, op := range ops {
+			if op.Op == "add" {
+				added = append(added, op.IDs...)
+			}
+		}
+		attrs, err = s.admit(r.Context(), t, attrs, added)
+		return attrs, ops, err
 	})
 	if err != nil {
 		return err
@@ -230,6 +308,9 @@ func (s *Server) runList(w http.ResponseWriter, r *http.Request, t *tenant, lp l
 			return err
 		}
 		if q.Filter, err = t.rt.ResolveFilter(f); err != nil {
+			return err
+		}
+		if err := t.profile.CheckFilter(t.rt, q.Filter); err != nil {
 			return err
 		}
 	}

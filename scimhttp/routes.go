@@ -2,6 +2,7 @@ package scimhttp
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -16,14 +17,21 @@ type scimRoute struct {
 	h       func(s *Server, w http.ResponseWriter, r *http.Request, t *tenant) error
 }
 
-// tenant is what a request to /v1/scim/{idp} is about: the directory, the
-// authenticated key, the resource type and id in the path.
+// tenant is what a request to /v1/scim/{idp} is about: the directory and
+// its attribute profile, the authenticated key, the resource type (as the
+// profile parses it) and id in the path.
 type tenant struct {
-	dir  string
-	cred *roster.Credential
-	rt   *scim.ResourceType
-	id   string
-	base string // absolute tenant URL, for meta.location and $ref
+	dir     string
+	cred    *roster.Credential
+	profile *scim.Profile
+	rt      *scim.ResourceType
+	id      string
+	base    string // absolute tenant URL, for meta.location and $ref
+	// ignored lists the attributes of the request that the profile does
+	// not support and that were dropped (scim.Profile.Prune), for the
+	// request log: the client is not told, so the log is where an
+	// administrator learns why a value did not stick.
+	ignored []string
 }
 
 // route matches the path segments after /v1/scim/{idp}. Endpoint names match
@@ -148,7 +156,9 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 
 // authenticate checks the bearer token against the keys the directory
 // accepts, and the key's privilege (write or read) on the resource type of
-// the request.
+// the request, and looks up the directory's attribute profile. The profile
+// is read on every request (one primary-key lookup) so that a change made
+// through the admin API applies at once, on every replica.
 func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string, write bool) (*tenant, error) {
 	h := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
@@ -163,6 +173,7 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string,
 	if err != nil {
 		return nil, err
 	}
+	noteCredential(r.Context(), key)
 	if rt != nil {
 		if !key.Allows(rt.Name, write) {
 			verb := "read"
@@ -172,7 +183,23 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string,
 			return nil, roster.Errorf(roster.EFORBIDDEN, "the API key %q has no %s privilege on %ss", key.Name, verb, rt.Name)
 		}
 	}
-	return &tenant{dir: dir, cred: key, rt: rt, id: id, base: baseURL(r) + "/v1/scim/" + dir}, nil
+	d, err := s.admin.FindDirectory(r.Context(), dir)
+	if err != nil {
+		return nil, err
+	}
+	p := s.profs.Lookup(d.Profile)
+	if p == nil {
+		// A custom profile the server was started without: refusing is
+		// safer than serving the directory with other rules.
+		return nil, fmt.Errorf("directory %s uses profile %q, which this server does not have; start it with --profiles <file>", dir, d.Profile)
+	}
+	if rt != nil {
+		name := rt.Name
+		if rt = p.ResourceType(name); rt == nil {
+			return nil, roster.Errorf(roster.ENOTFOUND, "this directory's profile %s has no %ss; see /ResourceTypes", p.Name, name)
+		}
+	}
+	return &tenant{dir: dir, cred: key, profile: p, rt: rt, id: id, base: baseURL(r) + "/v1/scim/" + dir}, nil
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto is

@@ -44,17 +44,21 @@ type Server struct {
 	mounts  []mount
 	store   scim.Store
 	admin   roster.AdminStore
-	reg     *scim.Registry
+	reg     *scim.Registry // the RFC resource types, for routing only
+	profs   *scim.ProfileSet
 	log     *slog.Logger
 	cfg     Config
 	metrics *metrics
 	ready   func() bool
+	// recorder receives the request log; nil leaves it off (requestlog.go).
+	recorder RequestRecorder
 }
 
-// New returns a server. reg may be shared; prom receives the HTTP metrics
-// and is what /metrics serves.
-func New(store scim.Store, admin roster.AdminStore, reg *scim.Registry, log *slog.Logger, prom *prometheus.Registry, cfg Config) *Server {
-	return &Server{store: store, admin: admin, reg: reg, log: log, cfg: cfg, metrics: newMetrics(prom), ready: func() bool { return true }}
+// New returns a server. profiles holds the attribute profiles directories
+// may name (nil: the built-in ones); prom receives the HTTP metrics and is
+// what /metrics serves.
+func New(store scim.Store, admin roster.AdminStore, profiles *scim.ProfileSet, log *slog.Logger, prom *prometheus.Registry, cfg Config) *Server {
+	return &Server{store: store, admin: admin, reg: scim.NewRegistry(), profs: profiles, log: log, cfg: cfg, metrics: newMetrics(prom), ready: func() bool { return true }}
 }
 
 // mount is another API served next to SCIM (the admin API, the OAuth token
@@ -154,12 +158,15 @@ func (s *Server) wrap(route string, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		r, rec := s.startRecord(r, route)
+		var herr error // for the request log's scimType
 		defer func() {
 			if p := recover(); p != nil {
 				// The stack goes to the log only (writeError shows the
 				// client "internal error"); without it a panic is
 				// undebuggable.
-				s.writeError(sw, r, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+				herr = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+				s.writeError(sw, r, herr)
 			}
 			status := sw.status
 			if status == 0 {
@@ -174,9 +181,10 @@ func (s *Server) wrap(route string, h handlerFunc) http.Handler {
 				slog.String("request_id", requestIDOf(r.Context())),
 				slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+			s.finishRecord(rec, r, sw, route, start, status, herr)
 		}()
-		if err := h(sw, r); err != nil {
-			s.writeError(sw, r, err)
+		if herr = h(sw, r); herr != nil {
+			s.writeError(sw, r, herr)
 		}
 	})
 }

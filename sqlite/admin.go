@@ -143,6 +143,16 @@ func nullTime(t *time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: micros(*t), Valid: true}
 }
 
+// asStored returns t as the store keeps it, in UTC to the microsecond, so
+// that the object a create call fills in equals what a later read returns.
+func asStored(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := fromMicros(micros(*t))
+	return &u
+}
+
 func timePtr(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
@@ -195,7 +205,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *roster.APIKey) error {
 	if _, err := db.FindOrganization(ctx, k.OrgID); err != nil {
 		return err
 	}
-	k.Created = db.now()
+	k.Created, k.Expires = db.now(), asStored(k.Expires)
 	_, err := db.write.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, name, description, secret_hash, users_priv, groups_priv, created, expires)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, k.ID, k.OrgID, k.Name, k.Description, k.SecretHash, k.Users, k.Groups, micros(k.Created), nullTime(k.Expires))
 	return err
@@ -412,7 +422,7 @@ func (db *DB) CreateOAuthClient(ctx context.Context, c *roster.OAuthClient) erro
 }
 
 func insertSecret(ctx context.Context, tx queryer, clientID string, s *roster.OAuthSecret, now time.Time) error {
-	s.Created = now
+	s.Created, s.Expires = now, asStored(s.Expires)
 	_, err := tx.ExecContext(ctx, `INSERT INTO oauth_secrets (id, client_id, secret_hash, created, expires) VALUES (?, ?, ?, ?, ?)`,
 		s.ID, clientID, s.Hash, micros(now), nullTime(s.Expires))
 	return err

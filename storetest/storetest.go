@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Admin", testAdmin},
 		{"Authenticate", testAuthenticate},
 	}
+	tests = append(tests, adminTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

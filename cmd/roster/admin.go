@@ -15,6 +15,7 @@ import (
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/adminclient"
 	"github.com/roster-scim/roster/manage"
+	"github.com/roster-scim/roster/scim"
 )
 
 // adminVars holds every admin flag; each command registers the ones it uses.
@@ -28,7 +29,8 @@ type adminVars struct {
 	idp, client, secret string
 	tokenTTL            string
 	keys                multiFlag
-	setName, setIcon    bool // update: which fields were given
+	profiles            scim.ProfileSet // custom profiles a local idp command may name
+	setName, setIcon    bool            // update: which fields were given
 	setProfile, setKeys bool
 }
 
@@ -202,7 +204,7 @@ func openAdmin(ctx context.Context, v *adminVars, e env) (manage.API, func(), er
 	if err != nil {
 		return nil, nil, err
 	}
-	return newService(db).As(manage.ServerAdmin), func() { db.Close() }, nil
+	return newService(db, &v.profiles).As(manage.ServerAdmin), func() { db.Close() }, nil
 }
 
 // table formats rows as aligned columns.

@@ -5,13 +5,16 @@ import (
 	"fmt"
 
 	"github.com/roster-scim/roster/manage"
+	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/sqlite"
 )
 
 // newService builds the admin service over a store, for serve and for
-// local admin commands alike.
-func newService(db *sqlite.DB) *manage.Service {
-	return manage.New(db)
+// local admin commands alike. A directory may use any profile of the set.
+func newService(db *sqlite.DB, profiles *scim.ProfileSet) *manage.Service {
+	svc := manage.New(db)
+	svc.ProfileExists = func(name string) bool { return profiles.Lookup(name) != nil }
+	return svc
 }
 
 // adminCommands lists every `roster <noun> <verb>` command.

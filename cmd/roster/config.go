@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/roster-scim/roster/scim"
 )
 
 // Config is everything the server is configured with. It is filled from
@@ -23,8 +25,12 @@ type Config struct {
 	MaxResults      int
 	DefaultCount    int
 	ShutdownTimeout time.Duration
-	JSON            bool   // init: print JSON
-	AdminToken      string // ROSTER_ADMIN_TOKEN or the file named by ROSTER_ADMIN_TOKEN_FILE
+	JSON            bool          // init: print JSON
+	AdminToken      string        // ROSTER_ADMIN_TOKEN or the file named by ROSTER_ADMIN_TOKEN_FILE
+	LogRetention    time.Duration // how long the request log keeps entries
+	// Profiles are the built-in attribute profiles plus the files given
+	// with --profiles.
+	Profiles scim.ProfileSet
 }
 
 // env reads ROSTER_<NAME>.
@@ -53,6 +59,8 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 	fs.Func("max-results", "largest page a list returns, advertised as filter.maxResults (default 1000, env ROSTER_MAX_RESULTS)", intSetter(&c.MaxResults))
 	fs.Func("default-count", "page size when a list gives no count (default 100, env ROSTER_DEFAULT_COUNT)", intSetter(&c.DefaultCount))
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+	fs.Func("log-retention", "how long the request log keeps entries; older ones are pruned hourly (default 720h, env ROSTER_LOG_RETENTION)", durationSetter(&c.LogRetention))
+	fs.Var(&c.Profiles, "profiles", "custom attribute profile files (.json, .yaml), comma-separated or repeated; loaded and checked at start")
 }
 
 // loadSecrets reads ROSTER_ADMIN_TOKEN, or the file ROSTER_ADMIN_TOKEN_FILE
@@ -108,7 +116,27 @@ func (c *Config) applyEnvNumbers(e env) error {
 		return err
 	}
 	c.DefaultCount = min(c.DefaultCount, c.MaxResults)
+	if c.LogRetention == 0 { // not given as a flag
+		c.LogRetention = 30 * 24 * time.Hour
+		if v := e("ROSTER_LOG_RETENTION"); v != "" {
+			if err := durationSetter(&c.LogRetention)(v); err != nil {
+				return &usageError{message: fmt.Sprintf("ROSTER_LOG_RETENTION %v, got %q", err, v), hint: "unset it or fix its value"}
+			}
+		}
+	}
 	return nil
+}
+
+// durationSetter parses a positive duration such as 720h.
+func durationSetter(dst *time.Duration) func(string) error {
+	return func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 720h")
+		}
+		*dst = d
+		return nil
+	}
 }
 
 func intSetter[T int | int64](dst *T) func(string) error {

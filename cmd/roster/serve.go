@@ -18,6 +18,7 @@ import (
 	"github.com/roster-scim/roster/adminhttp"
 	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/oauthhttp"
+	"github.com/roster-scim/roster/reqlog"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/scimhttp"
 	"github.com/roster-scim/roster/sqlite"
@@ -151,12 +152,17 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 	prom := prometheus.NewRegistry()
 	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := scimhttp.Config{MaxBodyBytes: c.MaxBodyBytes, MaxResults: c.MaxResults, DefaultCount: c.DefaultCount}
-	srv := scimhttp.New(db, db, scim.NewRegistry(), log, prom, cfg)
+	srv := scimhttp.New(db, db, &c.Profiles, log, prom, cfg)
+	// The request log's Close runs deferred: after hs.Shutdown has stopped
+	// every request, and before the store closes.
+	requests := reqlog.NewRecorder(db, db.FindDirectory, log, reqlog.Options{Retention: c.LogRetention, Registerer: prom})
+	defer requests.Close()
+	srv.SetRequestRecorder(requests)
 	if err := ensureAdmin(ctx, db, c.AdminToken); err != nil {
 		ln.Close()
 		return err
 	}
-	srv.Mount("/v1/admin/", adminhttp.New(newService(db), db, log))
+	srv.Mount("/v1/admin/", adminhttp.New(newService(db, &c.Profiles), db, log))
 	srv.Mount(oauthhttp.Path, oauthhttp.New(db, log, nil))
 	hs := &http.Server{Handler: srv.Handler(prom), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
