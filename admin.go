@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 )
 
@@ -155,6 +156,31 @@ type OAuthClient struct {
 	TokenTTL    time.Duration `json:"-"`
 	Created     time.Time     `json:"created"`
 	Secrets     []OAuthSecret `json:"secrets"`
+}
+
+// MarshalJSON writes TokenTTL as whole seconds (token_ttl_seconds), the
+// unit of OAuth's expires_in, rather than Go's nanoseconds.
+func (c OAuthClient) MarshalJSON() ([]byte, error) {
+	type plain OAuthClient
+	return json.Marshal(struct {
+		plain
+		TokenTTL int64 `json:"token_ttl_seconds"`
+	}{plain(c), int64(c.TokenTTL / time.Second)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (c *OAuthClient) UnmarshalJSON(b []byte) error {
+	type plain OAuthClient
+	var v struct {
+		plain
+		TokenTTL int64 `json:"token_ttl_seconds"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = OAuthClient(v.plain)
+	c.TokenTTL = time.Duration(v.TokenTTL) * time.Second
+	return nil
 }
 
 // OAuthSecret is one client secret; a client may hold several so that

@@ -1,10 +1,13 @@
 package roster_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/roster-scim/roster"
 )
@@ -62,5 +65,26 @@ func TestSecretsAndIDs(t *testing.T) {
 			t.Fatalf("NewID gave %q (duplicate: %v)", id, seen[id])
 		}
 		seen[id] = true
+	}
+}
+
+func TestOAuthClientJSON(t *testing.T) {
+	in := roster.OAuthClient{ID: "c1", Name: "Entra", TokenTTL: 2 * time.Hour}
+	b, err := json.Marshal(in)
+	if err != nil || !strings.Contains(string(b), `"token_ttl_seconds":7200`) {
+		t.Fatalf("marshal: %s %v", b, err)
+	}
+	var out roster.OAuthClient
+	if err := json.Unmarshal(b, &out); err != nil || out.TokenTTL != 2*time.Hour || out.ID != "c1" || out.Name != "Entra" {
+		t.Fatalf("round trip: %+v %v", out, err)
+	}
+}
+
+func TestValidTokenTTL(t *testing.T) {
+	for d, ok := range map[time.Duration]bool{time.Hour: true, 6 * time.Hour: true, 90 * time.Minute: true,
+		59 * time.Minute: false, 6*time.Hour + time.Second: false, time.Hour + time.Millisecond: false, 0: false} {
+		if err := roster.ValidTokenTTL(d); (err == nil) != ok || err != nil && roster.ErrorCode(err) != roster.EINVALID {
+			t.Errorf("ValidTokenTTL(%s) = %v, want ok=%v", d, err, ok)
+		}
 	}
 }

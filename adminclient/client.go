@@ -16,6 +16,7 @@ import (
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/adminhttp"
 	"github.com/roster-scim/roster/manage"
+	"github.com/roster-scim/roster/scim"
 )
 
 // Client is an admin API client.
@@ -182,4 +183,14 @@ func (c *Client) AddOAuthSecret(ctx context.Context, orgID, clientID string, in 
 // RevokeOAuthSecret implements manage.API.
 func (c *Client) RevokeOAuthSecret(ctx context.Context, orgID, clientID, secretID string) error {
 	return c.do(ctx, "DELETE", nil, nil, "organizations", orgID, "oauth-clients", clientID, "secrets", secretID)
+}
+
+// ListProfiles implements manage.API.
+func (c *Client) ListProfiles(ctx context.Context) ([]*scim.Profile, error) {
+	return call[[]*scim.Profile](ctx, c, "GET", nil, "profiles")
+}
+
+// GetProfile implements manage.API.
+func (c *Client) GetProfile(ctx context.Context, name string) (*scim.Profile, error) {
+	return call[*scim.Profile](ctx, c, "GET", nil, "profiles", name)
 }

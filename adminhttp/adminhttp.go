@@ -48,6 +48,8 @@ var routes = []route{
 	{"POST", "/v1/admin/organizations/{org}/directories/{dir}/oauth-clients", "Create an OAuth client; the secret is shown once", createClient},
 	{"POST", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets", "Add a client secret; shown once", addSecret},
 	{"DELETE", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets/{secret}", "Revoke a client secret", revokeSecret},
+	{"GET", "/v1/admin/profiles", "List attribute profiles", listProfiles},
+	{"GET", "/v1/admin/profiles/{name}", "Get an attribute profile", getProfile},
 }
 
 // New returns the admin API handler.

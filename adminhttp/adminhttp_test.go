@@ -208,7 +208,7 @@ func (s *server) newOrg(name string) orgObjects {
 	var c manage.NewOAuthClient
 	s.must("POST", "/v1/admin/organizations/"+o.ID+"/directories/"+d.ID+"/oauth-clients", s.root, map[string]any{"name": name + " client"}, 201, &c)
 	return orgObjects{
-		ids:        ids{"org": o.ID, "key": k.Key.ID, "dir": d.ID, "client": c.Client.ID, "secret": c.SecretID},
+		ids:        ids{"org": o.ID, "key": k.Key.ID, "dir": d.ID, "client": c.Client.ID, "secret": c.SecretID, "name": "generic"},
 		adminToken: a.Secret, keySecret: k.Secret,
 	}
 }
@@ -257,6 +257,8 @@ var wantRoutes = []string{
 	"POST /v1/admin/organizations/{org}/directories/{dir}/oauth-clients",
 	"POST /v1/admin/organizations/{org}/oauth-clients/{client}/secrets",
 	"DELETE /v1/admin/organizations/{org}/oauth-clients/{client}/secrets/{secret}",
+	"GET /v1/admin/profiles",
+	"GET /v1/admin/profiles/{name}",
 }
 
 func routeNames() []string {
@@ -395,6 +397,19 @@ func TestHappyPaths(t *testing.T) {
 	call("DELETE", "/v1/admin/organizations/{org}/directories/{dir}", nil, 204, nil)
 	wantError(t, "GET a deleted directory", s.admin("GET", fill("/v1/admin/organizations/{org}/directories/{dir}", v), s.root, nil), 404, roster.ENOTFOUND)
 
+	var profiles []scim.Profile
+	call("GET", "/v1/admin/profiles", nil, 200, &profiles)
+	if len(profiles) < 5 || profiles[0].Name != "generic" {
+		t.Errorf("profiles: %d, first %q; want the five built-ins, generic first", len(profiles), profiles[0].Name)
+	}
+	v["name"] = "meta-networks-connector"
+	var p scim.Profile
+	call("GET", "/v1/admin/profiles/{name}", nil, 200, &p)
+	if p.Name != "meta-networks-connector" || p.ResourceTypes["User"] == nil {
+		t.Errorf("profile %+v", p)
+	}
+	wantError(t, "GET an unknown profile", s.admin("GET", "/v1/admin/profiles/nope", s.root, nil), 404, roster.ENOTFOUND)
+
 	for _, name := range routeNames() {
 		if !hit[name] {
 			t.Errorf("route %s has no happy-path test", name)
@@ -483,7 +498,7 @@ func TestOrgAdminIsolation(t *testing.T) {
 		if !strings.Contains(strings.TrimPrefix(rt.path, "/v1/admin/organizations/{org}"), "{") {
 			continue // no object id: covered by the organization check
 		}
-		mixed := ids{"org": a.ids["org"], "key": b.ids["key"], "dir": b.ids["dir"], "client": b.ids["client"], "secret": b.ids["secret"]}
+		mixed := ids{"org": a.ids["org"], "key": b.ids["key"], "dir": b.ids["dir"], "client": b.ids["client"], "secret": b.ids["secret"], "name": "generic"}
 		body := validBody(rt, a.ids)
 		r = s.admin(rt.method, fill(rt.path, mixed), a.adminToken, body)
 		wantError(t, "A's admin: "+rt.method+" "+rt.path+" of A with B's ids", r, http.StatusNotFound, roster.ENOTFOUND)

@@ -113,3 +113,11 @@ func addSecret(h *Handler, ss *manage.Session, r *http.Request) (int, any, error
 	}
 	return created(ss.AddOAuthSecret(r.Context(), r.PathValue("org"), r.PathValue("client"), in))
 }
+
+func listProfiles(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.ListProfiles(r.Context()))
+}
+
+func getProfile(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.GetProfile(r.Context(), r.PathValue("name")))
+}

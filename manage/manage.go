@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
 )
 
 // API is what an admin can do. *Session implements it over the store and
@@ -39,6 +40,9 @@ type API interface {
 	ListOAuthClients(ctx context.Context, orgID, dirID string) ([]*roster.OAuthClient, error)
 	AddOAuthSecret(ctx context.Context, orgID, clientID string, in SecretInput) (*NewOAuthSecret, error)
 	RevokeOAuthSecret(ctx context.Context, orgID, clientID, secretID string) error
+
+	ListProfiles(ctx context.Context) ([]*scim.Profile, error)
+	GetProfile(ctx context.Context, name string) (*scim.Profile, error)
 }
 
 // OrganizationInput creates an organization.
@@ -120,16 +124,17 @@ type NewOAuthSecret struct {
 // Service holds what sessions share.
 type Service struct {
 	store roster.AdminStore
-	// ProfileExists tells whether a directory may use a profile name.
-	ProfileExists func(name string) bool
+	// Profiles are the attribute profiles directories may use; nil means
+	// the built-in ones.
+	Profiles *scim.ProfileSet
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
 
-// New returns a service over the store that knows only the generic profile
-// until ProfileExists is set.
+// New returns a service over the store; set Profiles to add custom
+// profiles to the built-in ones.
 func New(store roster.AdminStore) *Service {
-	return &Service{store: store, ProfileExists: func(n string) bool { return n == "generic" }, Now: time.Now}
+	return &Service{store: store, Now: time.Now}
 }
 
 // Session is the service acting for one admin.

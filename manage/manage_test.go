@@ -66,7 +66,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	svc := manage.New(db)
-	svc.ProfileExists = func(n string) bool { return n == "generic" || n == "mycompliance" }
+	svc.Profiles = nil // the built-in profiles
 	w := &world{t: t, ctx: ctx, db: db, svc: svc, root: svc.As(b.Admin)}
 	w.A, w.B = w.newOrg("Org A"), w.newOrg("Org B")
 	return w
@@ -459,6 +459,17 @@ func TestOrgAdminIsolation(t *testing.T) {
 	wantCode(t, "A's admin: invalid CreateKey on B", err, roster.ENOTFOUND)
 	_, err = a.As.GetOrganization(ctx, roster.NewID())
 	wantCode(t, "A's admin: unknown organization", err, roster.ENOTFOUND)
+
+	// Profiles are server configuration, the same for every admin.
+	if ps, err := a.As.ListProfiles(ctx); err != nil || len(ps) < 5 {
+		t.Errorf("A's admin lists profiles: %d, %v", len(ps), err)
+	}
+	if p, err := a.As.GetProfile(ctx, "mycompliance"); err != nil || p.Name != "mycompliance" {
+		t.Errorf("A's admin gets a profile: %v, %v", p, err)
+	}
+	_, err = a.As.GetProfile(ctx, "nope")
+	wantCode(t, "unknown profile", err, roster.ENOTFOUND)
+	covered["ListProfiles"], covered["GetProfile"] = true, true
 
 	for _, m := range apiMethods() {
 		if !covered[m] {

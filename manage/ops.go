@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
 )
 
 // CreateOrganization creates an organization; only server admins may.
@@ -114,7 +115,7 @@ func (ss *Session) RevokeKey(ctx context.Context, orgID, keyID string) (*roster.
 }
 
 func (ss *Session) checkProfile(p string) error {
-	if !ss.s.ProfileExists(p) {
+	if ss.s.Profiles.Lookup(p) == nil {
 		return roster.Errorf(roster.EINVALID, "unknown profile %q; `roster profile list` shows the profiles", p)
 	}
 	return nil
@@ -267,4 +268,17 @@ func (ss *Session) RevokeOAuthSecret(ctx context.Context, orgID, clientID, secre
 		return err
 	}
 	return ss.s.store.RevokeOAuthSecret(ctx, orgID, clientID, secretID)
+}
+
+// ListProfiles returns the attribute profiles a directory may use.
+func (ss *Session) ListProfiles(ctx context.Context) ([]*scim.Profile, error) {
+	return ss.s.Profiles.All(), nil
+}
+
+// GetProfile returns one attribute profile by name.
+func (ss *Session) GetProfile(ctx context.Context, name string) (*scim.Profile, error) {
+	if p := ss.s.Profiles.Lookup(name); p != nil && name != "" {
+		return p, nil
+	}
+	return nil, roster.Errorf(roster.ENOTFOUND, "no profile %q; `roster profile list` shows the profiles", name)
 }

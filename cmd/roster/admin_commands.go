@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/roster-scim/roster/manage"
@@ -13,7 +14,7 @@ import (
 // local admin commands alike. A directory may use any profile of the set.
 func newService(db *sqlite.DB, profiles *scim.ProfileSet) *manage.Service {
 	svc := manage.New(db)
-	svc.ProfileExists = func(name string) bool { return profiles.Lookup(name) != nil }
+	svc.Profiles = profiles
 	return svc
 }
 
@@ -141,5 +142,21 @@ var adminCommands = []adminCommand{
 			return nil, "", err
 		}
 		return map[string]string{"revoked": v.secret}, fmt.Sprintf("Revoked secret %s of client %s\n", v.secret, v.client), nil
+	}},
+	{"profile", "list", "List the attribute profiles IdP configurations can use", nil, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+		ps, err := api.ListProfiles(ctx)
+		rows := [][]string{}
+		for _, p := range ps {
+			rows = append(rows, []string{p.Name, p.Description})
+		}
+		return ps, table("NAME\tDESCRIPTION", rows), err
+	}},
+	{"profile", "show", "Show an attribute profile: what it supports, requires and can filter on", []string{"name"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+		p, err := api.GetProfile(ctx, v.name)
+		if err != nil {
+			return nil, "", err
+		}
+		b, err := json.MarshalIndent(p, "", "  ")
+		return p, string(b) + "\n", err
 	}},
 }

@@ -40,6 +40,7 @@ Commands:
   key     create, list and revoke API keys
   idp     create, show, update and delete IdP configurations (SCIM directories)
   oauth   manage OAuth 2.0 client-credentials clients and their secrets
+  profile list and show attribute profiles
   help    show help for a command
 
 Admin commands work on a data directory (--data) or on a running server
@@ -62,7 +63,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runServe(ctx, rest, stdout, stderr, getenv)
 	case "init":
 		err = runInit(ctx, rest, stdout, stderr, getenv)
-	case "org", "admin", "key", "idp", "oauth":
+	case "org", "admin", "key", "idp", "oauth", "profile":
 		err = runAdmin(ctx, cmd, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
