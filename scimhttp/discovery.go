@@ -66,12 +66,20 @@ func (s *Server) resourceType(w http.ResponseWriter, r *http.Request, t *tenant)
 }
 
 func renderSchema(sc *scim.Schema, base string) map[string]any {
+	attrs := sc.Attributes
+	if sc.ID == scim.UserSchema || sc.ID == scim.GroupSchema {
+		// RFC 7643 keeps id, externalId and meta out of the resource
+		// schemas, but schema discovery (Entra's gallery validator
+		// among them) looks for every mapped attribute there, and Entra
+		// maps externalId by default.
+		attrs = append([]*scim.Attribute{scim.Common("id"), scim.Common("externalId"), scim.Common("meta")}, attrs...)
+	}
 	return map[string]any{
 		"schemas":     []string{scim.SchemaURN},
 		"id":          sc.ID,
 		"name":        sc.Name,
 		"description": sc.Description,
-		"attributes":  sc.Attributes,
+		"attributes":  attrs,
 		"meta":        map[string]any{"resourceType": "Schema", "location": base + "/Schemas/" + sc.ID},
 	}
 }

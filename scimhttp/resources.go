@@ -2,6 +2,9 @@ package scimhttp
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -274,14 +277,14 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, t *tenant) error {
 
 // searchRequest is the body of POST /.search (RFC 7644 §3.4.3).
 type searchRequest struct {
-	Schemas            []string `json:"schemas"`
-	Attributes         []string `json:"attributes"`
-	ExcludedAttributes []string `json:"excludedAttributes"`
-	Filter             string   `json:"filter"`
-	SortBy             string   `json:"sortBy"`
-	SortOrder          string   `json:"sortOrder"`
-	StartIndex         *int     `json:"startIndex"`
-	Count              *int     `json:"count"`
+	Schemas            []string     `json:"schemas"`
+	Attributes         []string     `json:"attributes"`
+	ExcludedAttributes []string     `json:"excludedAttributes"`
+	Filter             string       `json:"filter"`
+	SortBy             string       `json:"sortBy"`
+	SortOrder          string       `json:"sortOrder"`
+	StartIndex         *json.Number `json:"startIndex"`
+	Count              *json.Number `json:"count"`
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, t *tenant) error {
@@ -291,12 +294,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, t *tenant) error
 	}
 	p := listParams{filter: req.Filter, sortBy: req.SortBy, sortOrder: req.SortOrder,
 		attributes: strings.Join(req.Attributes, ","), excluded: strings.Join(req.ExcludedAttributes, ",")}
-	if req.StartIndex != nil {
-		p.startIndex = strconv.Itoa(*req.StartIndex)
-	}
-	if req.Count != nil {
-		p.count = strconv.Itoa(*req.Count)
-	}
+	p.startIndex, p.count = numberParam(req.StartIndex), numberParam(req.Count)
 	return s.runList(w, r, t, p)
 }
 
@@ -367,13 +365,33 @@ func sortTarget(rt *scim.ResourceType, sortBy string) (scim.Target, bool) {
 	return target, ok && !target.WholeExt
 }
 
+// numberParam turns a JSON number of a search body into the text of a
+// query parameter, accepting integral values written as 5.0 or 5e0.
+func numberParam(n *json.Number) string {
+	if n == nil {
+		return ""
+	}
+	if f, err := n.Float64(); err == nil && f == math.Trunc(f) && math.Abs(f) < 1e18 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return n.String()
+}
+
 func intParam(name, v string, def int) (int, error) {
 	if v == "" {
 		return def, nil
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if errors.Is(err, strconv.ErrRange) {
+		// Beyond any page: clamp, so that count is capped and startIndex
+		// gives an empty page rather than an error.
+		if strings.HasPrefix(strings.TrimSpace(v), "-") {
+			return math.MinInt32, nil
+		}
+		return math.MaxInt32, nil
+	}
 	if err != nil {
 		return 0, roster.SCIMErrorf(roster.ScimInvalidValue, "%s must be an integer, got %q", name, v)
 	}
-	return n, nil
+	return int(n), nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/roster-scim/roster"
@@ -137,6 +138,9 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return err
 			}
+			if err := checkQuery(r.URL.RawQuery); err != nil {
+				return err
+			}
 			return rr.h(s, w, r, t)
 		}).ServeHTTP(w, r)
 		return
@@ -210,4 +214,23 @@ func baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// checkQuery rejects a query string that does not decode. Handlers read it
+// with URL.Query, which drops what it cannot decode: a broken filter would
+// silently become no filter, and a matching query would list every user.
+func checkQuery(raw string) error {
+	for _, part := range strings.Split(raw, "&") {
+		key, value, _ := strings.Cut(part, "=")
+		k, err1 := url.QueryUnescape(key)
+		_, err2 := url.QueryUnescape(value)
+		if err1 == nil && err2 == nil && !strings.Contains(part, ";") {
+			continue
+		}
+		if strings.EqualFold(k, "filter") {
+			return roster.SCIMErrorf(roster.ScimInvalidFilter, "the filter parameter is not correctly URL-encoded: encode %%, ; and spaces (as %%25, %%3B and %%20 or +)")
+		}
+		return roster.SCIMErrorf(roster.ScimInvalidValue, "the query string is not correctly URL-encoded near %q", part)
+	}
+	return nil
 }

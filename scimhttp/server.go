@@ -13,10 +13,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -82,16 +84,19 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // case-insensitively, which ServeMux patterns cannot express.
 func (s *Server) Handler(prom *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", s.wrap("/healthz", func(w http.ResponseWriter, r *http.Request) error {
+	mux.Handle("/healthz", s.wrap("/healthz", getOnly(func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "application/json")
 		_, err := w.Write([]byte(`{"status":"ok"}` + "\n"))
 		return err
-	}))
-	mux.Handle("GET /metrics", s.wrap("/metrics", func(w http.ResponseWriter, r *http.Request) error {
+	})))
+	mux.Handle("/metrics", s.wrap("/metrics", getOnly(func(w http.ResponseWriter, r *http.Request) error {
 		promhttp.HandlerFor(prom, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 		return nil
-	}))
+	})))
 	mux.HandleFunc("/v1/scim/{idp}/{rest...}", s.serveSCIM)
+	// The tenant URL itself, without a slash, would otherwise get the
+	// ServeMux's HTML redirect rather than a SCIM answer.
+	mux.HandleFunc("/v1/scim/{idp}", s.serveSCIM)
 	for _, m := range s.mounts {
 		mux.Handle(m.pattern, s.wrap(m.pattern, func(w http.ResponseWriter, r *http.Request) error {
 			m.h.ServeHTTP(w, r)
@@ -103,7 +108,37 @@ func (s *Server) Handler(prom *prometheus.Registry) http.Handler {
 			return roster.Errorf(roster.ENOTFOUND, "no such endpoint: %s; the SCIM API is at /v1/scim/<idp_id>/", r.URL.Path)
 		}).ServeHTTP(w, r)
 	})
-	return s.requestID(mux)
+	return s.requestID(collapseSlashes(mux))
+}
+
+// getOnly answers methods other than GET and HEAD with a SCIM 405.
+func getOnly(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			return roster.Errorf(roster.EMETHOD, "%s is not allowed here; allowed: GET, HEAD", r.Method)
+		}
+		return h(w, r)
+	}
+}
+
+// collapseSlashes turns "//" in a path into "/" before routing. A tenant
+// URL entered with a trailing slash makes IdPs send /v1/scim/<id>//Users,
+// which the ServeMux would answer with an HTML redirect that IdPs do not
+// follow for POST and PATCH.
+func collapseSlashes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "//") {
+			p := r.URL.Path
+			for strings.Contains(p, "//") {
+				p = strings.ReplaceAll(p, "//", "/")
+			}
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = p, ""
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type ctxKey int
@@ -232,6 +267,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
+// kindOf names a Go type the way a JSON client thinks of it.
+func kindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer"
+	case reflect.Pointer:
+		return kindOf(t.Elem())
+	}
+	return "a " + t.Kind().String()
+}
+
 // writeJSON writes a SCIM JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
@@ -257,19 +311,28 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) error
 			return roster.Errorf(roster.EUNSUPPORTED, "Content-Type %q is not supported; send application/scim+json or application/json", mt)
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return roster.Errorf(roster.ETOOLARGE, "the request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
+	} else if err != nil {
+		return roster.SCIMErrorf(roster.ScimInvalidSyntax, "the request body could not be read: %v", err)
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and store a
+	// value the client never sent.
+	if !utf8.Valid(body) {
+		return roster.SCIMErrorf(roster.ScimInvalidSyntax, "the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &tooBig):
-			return roster.Errorf(roster.ETOOLARGE, "the request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
 		case errors.As(err, &typeErr):
 			if typeErr.Field == "" {
 				return roster.SCIMErrorf(roster.ScimInvalidSyntax, "the request body must be a JSON object")
 			}
-			return roster.SCIMErrorf(roster.ScimInvalidValue, "%s has the wrong type: expected %s", typeErr.Field, typeErr.Type)
+			return roster.SCIMErrorf(roster.ScimInvalidValue, "%s must be %s, got a JSON %s", typeErr.Field, kindOf(typeErr.Type), typeErr.Value)
 		case errors.Is(err, io.EOF):
 			return roster.SCIMErrorf(roster.ScimInvalidSyntax, "the request body is empty; send a JSON object")
 		}

@@ -58,7 +58,7 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 	fs.Func("max-body-bytes", "largest request body accepted, in bytes; larger ones get 413 (default 1048576, env ROSTER_MAX_BODY_BYTES)", intSetter(&c.MaxBodyBytes))
 	fs.Func("max-results", "largest page a list returns, advertised as filter.maxResults (default 1000, env ROSTER_MAX_RESULTS)", intSetter(&c.MaxResults))
 	fs.Func("default-count", "page size when a list gives no count (default 100, env ROSTER_DEFAULT_COUNT)", intSetter(&c.DefaultCount))
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish after SIGINT/SIGTERM")
+	fs.Func("shutdown-timeout", "how long in-flight requests may finish after SIGINT/SIGTERM (default 10s, env ROSTER_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
 	fs.Func("log-retention", "how long the request log keeps entries; older ones are pruned hourly (default 720h, env ROSTER_LOG_RETENTION)", durationSetter(&c.LogRetention))
 	fs.Var(&c.Profiles, "profiles", "custom attribute profile files (.json, .yaml), comma-separated or repeated; loaded and checked at start")
 }
@@ -116,12 +116,22 @@ func (c *Config) applyEnvNumbers(e env) error {
 		return err
 	}
 	c.DefaultCount = min(c.DefaultCount, c.MaxResults)
-	if c.LogRetention == 0 { // not given as a flag
-		c.LogRetention = 30 * 24 * time.Hour
-		if v := e("ROSTER_LOG_RETENTION"); v != "" {
-			if err := durationSetter(&c.LogRetention)(v); err != nil {
-				return &usageError{message: fmt.Sprintf("ROSTER_LOG_RETENTION %v, got %q", err, v), hint: "unset it or fix its value"}
-			}
+	if err := envDuration(e, &c.LogRetention, "LOG_RETENTION", 30*24*time.Hour); err != nil {
+		return err
+	}
+	return envDuration(e, &c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 10*time.Second)
+}
+
+// envDuration fills a duration not given as a flag from ROSTER_<name>, or
+// the default.
+func envDuration(e env, dst *time.Duration, name string, def time.Duration) error {
+	if *dst != 0 {
+		return nil
+	}
+	*dst = def
+	if v := e("ROSTER_" + name); v != "" {
+		if err := durationSetter(dst)(v); err != nil {
+			return &usageError{message: fmt.Sprintf("ROSTER_%s %v, got %q", name, err, v), hint: "unset it or fix its value"}
 		}
 	}
 	return nil

@@ -1,0 +1,105 @@
+package scimhttp_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestMalformedQuery checks that a query string that does not decode is a
+// 400: dropping a broken filter would list every user to a matching query.
+func TestMalformedQuery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.createUser(t, "alice@example.com")
+	h.createUser(t, "bob@example.com")
+	for _, tc := range []struct{ query, scimType string }{
+		{"filter=userName%20eq%20%22nobody%ZZ%22", "invalidFilter"},
+		{"filter=userName%20eq%20%22nobody%22;x", "invalidFilter"},
+		{"count=%ZZ", "invalidValue"},
+	} {
+		r := h.request(t, "GET", h.base+"/Users?"+tc.query, "")
+		assertSCIMError(t, r.status, r.header, r.body, http.StatusBadRequest, tc.scimType)
+	}
+}
+
+// TestInvalidUTF8Body checks that a body with invalid UTF-8 is refused
+// rather than stored with replacement characters.
+func TestInvalidUTF8Body(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	status, header, body := h.do(t, "POST", "/Users", "{\"userName\":\"bad\xff\xfeutf\"}")
+	assertSCIMError(t, status, header, body, http.StatusBadRequest, "invalidSyntax")
+	if list := h.mustDo(t, http.StatusOK, "GET", "/Users", ""); list["totalResults"] != 0.0 {
+		t.Errorf("a user was stored: %v", list)
+	}
+}
+
+// TestPathsWithoutRedirects checks that a tenant URL entered with a
+// trailing slash (//Users) works, and that the bare tenant URL answers in
+// SCIM JSON rather than with the ServeMux's HTML redirect.
+func TestPathsWithoutRedirects(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.request(t, "POST", h.base+"//Users", `{"userName":"alice@example.com"}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST //Users: %d %s", r.status, r.raw)
+	}
+	r = h.request(t, "GET", h.base, "")
+	assertSCIMError(t, r.status, r.header, r.body, http.StatusNotFound, "")
+	r = h.request(t, "POST", strings.TrimSuffix(h.base, "/v1/scim/"+h.dir)+"/healthz", "{}")
+	assertSCIMError(t, r.status, r.header, r.body, http.StatusMethodNotAllowed, "")
+	if allow := r.header.Get("Allow"); allow != "GET, HEAD" {
+		t.Errorf("Allow = %q", allow)
+	}
+}
+
+// TestHugeNumbers checks that out-of-range paging numbers are clamped, and
+// that a search body may write an integral count as 1.0.
+func TestHugeNumbers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.createUser(t, "alice@example.com")
+	h.createUser(t, "bob@example.com")
+	if body := h.mustDo(t, http.StatusOK, "GET", "/Users?count=99999999999999999999", ""); len(body["Resources"].([]any)) != 2 {
+		t.Errorf("huge count: %v", body)
+	}
+	if body := h.mustDo(t, http.StatusOK, "GET", "/Users?startIndex=99999999999999999999", ""); len(body["Resources"].([]any)) != 0 || body["totalResults"] != 2.0 {
+		t.Errorf("huge startIndex: %v", body)
+	}
+	if body := h.mustDo(t, http.StatusOK, "POST", "/Users/.search", `{"count":1.0}`); len(body["Resources"].([]any)) != 1 {
+		t.Errorf("count 1.0: %v", body)
+	}
+}
+
+// TestTypeErrorsSpeakJSON checks that a wrong JSON type is described in
+// JSON terms, not with Go type names.
+func TestTypeErrorsSpeakJSON(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.createUser(t, "alice@example.com")
+	status, header, body := h.do(t, "PATCH", "/Users/"+id, `{"Operations":{}}`)
+	assertSCIMError(t, status, header, body, http.StatusBadRequest, "invalidValue")
+	if d, _ := body["detail"].(string); !strings.Contains(d, "must be an array") || strings.Contains(d, "scim.") {
+		t.Errorf("detail %q", d)
+	}
+}
+
+// TestSchemasListCommonAttributes checks that schema discovery shows
+// externalId, which Entra maps by default, on both core schemas.
+func TestSchemasListCommonAttributes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, urn := range []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:core:2.0:Group"} {
+		body := h.mustDo(t, http.StatusOK, "GET", "/Schemas/"+urn, "")
+		names := map[string]bool{}
+		for _, a := range body["attributes"].([]any) {
+			names[a.(map[string]any)["name"].(string)] = true
+		}
+		for _, want := range []string{"id", "externalId", "meta"} {
+			if !names[want] {
+				t.Errorf("%s does not list %s", urn, want)
+			}
+		}
+	}
+}
