@@ -272,12 +272,14 @@ func (p *patcher) applyFiltered(kind string, c map[string]any, t Target, filter 
 		setOrDelete(c, t.Attr.Name, dropEmpty(kept))
 		return nil
 	}
+	// seed holds the filter's equality terms: what an element must keep to
+	// go on matching the filter (see below).
+	seed, seeded := seedFromFilter(f)
 	if len(matched) == 0 {
 		// Entra sends `Add` (and sometimes `Replace`) on
 		// emails[type eq "work"].value for a user with no work email: create
 		// the element from the filter's equality terms.
-		seed, ok := seedFromFilter(f)
-		if !ok {
+		if !seeded {
 			return roster.SCIMErrorf(roster.ScimNoTarget, "no value of %s matches the filter in %q", t.Attr.Name, name)
 		}
 		el := map[string]any{}
@@ -309,7 +311,20 @@ func (p *patcher) applyFiltered(kind string, c map[string]any, t Target, filter 
 			return err
 		}
 		if kind == opReplace {
+			// A replace without a sub-attribute replaces the element but
+			// keeps the sub-attributes the filter pins (`type` of
+			// emails[type eq "home"]), so the element goes on matching
+			// the path: otherwise a seeded element would lose its type and
+			// every retry of the request would append another one. The
+			// element's own spelling is kept; the value may override it.
+			kept := map[string]any{}
+			for k := range seed {
+				if v, ok := em[k]; ok {
+					kept[k] = v
+				}
+			}
 			clear(em)
+			maps.Copy(em, kept)
 		}
 		if nm, ok := nv.(map[string]any); ok {
 			maps.Copy(em, nm)

@@ -438,6 +438,26 @@ var ptCases = []ptCase{
 		want: `{"emails": [{"value": "n@example.com", "type": "work"}, {"value": "babs@jensen.org", "type": "home"}]}`,
 	},
 	{
+		// The filter's equality terms survive a replace of the whole
+		// element, so it goes on matching the path.
+		name: "replace of a filtered element keeps the filter's terms",
+		ops:  `[{"op": "replace", "path": "emails[type eq \"HOME\"]", "value": {"value": "n@example.com"}}]`,
+		want: `{"emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "n@example.com", "type": "home"}]}`,
+	},
+	{
+		name: "replace of a filtered element that matches nothing creates it with the filter's terms",
+		ops:  `[{"op": "replace", "path": "emails[type eq \"other\"]", "value": {"value": "o@example.com"}}]`,
+		want: `{"emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"},
+			{"value": "o@example.com", "type": "other"}]}`,
+	},
+	{
+		name: "replace of a filtered element that matches nothing, retried, replaces what the first created",
+		ops: `[{"op": "replace", "path": "emails[type eq \"other\"]", "value": {"value": "o@example.com"}},
+			{"op": "replace", "path": "emails[type eq \"other\"]", "value": {"value": "o2@example.com"}}]`,
+		want: `{"emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"},
+			{"value": "o2@example.com", "type": "other"}]}`,
+	},
+	{
 		name: "replace a sub-attribute of every value",
 		ops:  `[{"op": "replace", "path": "phoneNumbers.type", "value": "mobile"}]`,
 		want: `{"phoneNumbers": [{"value": "555-555-5555", "type": "mobile"}]}`,

@@ -38,7 +38,7 @@ func Render(rt *ResourceType, r *Resource, base string) map[string]any {
 		doc["members"] = renderMembers(r.Members, base)
 	}
 	if len(r.Groups) > 0 {
-		doc["groups"] = renderMembers(r.Groups, base)
+		doc["groups"] = renderGroups(r.Groups, base)
 	}
 	doc["meta"] = map[string]any{
 		"resourceType": rt.Name,
@@ -58,6 +58,19 @@ func renderMembers(ms []Member, base string) []any {
 			e["display"] = m.Display
 		}
 		out = append(out, e)
+	}
+	return out
+}
+
+// renderGroups renders a user's groups. Unlike a member's type, which is
+// the member's resource type, a group's type is the kind of membership,
+// "direct" or "indirect" (RFC 7643 §4.1.2). The store lists only the
+// groups that have the user itself as a member, so every one is "direct";
+// $ref still follows the group's resource type.
+func renderGroups(gs []Member, base string) []any {
+	out := renderMembers(gs, base)
+	for _, e := range out {
+		e.(map[string]any)["type"] = "direct"
 	}
 	return out
 }

@@ -46,7 +46,7 @@ const rndUserJSON = `{
 	"phoneNumbers": [{"value": "555-555-5555", "type": "work"}],
 	"roles": [{"value": "Reader"}],
 	"$ENT": {"employeeNumber": "701984", "department": "Tour Operations", "manager": {"value": "mgr-1"}},
-	"groups": [{"value": "g1", "type": "Group", "display": "Tour Guides", "$ref": "https://roster.example.com/v1/scim/idp-1/Groups/g1"}],
+	"groups": [{"value": "g1", "type": "direct", "display": "Tour Guides", "$ref": "https://roster.example.com/v1/scim/idp-1/Groups/g1"}],
 	"meta": {
 		"resourceType": "User",
 		"created": "2024-01-31T11:00:00Z",
@@ -336,6 +336,66 @@ func TestResolveFilterErrors(t *testing.T) {
 			continue
 		}
 		t.Run(tc.filter, func(t *testing.T) { rscErr(t, err, roster.ScimInvalidFilter, tc.frag) })
+	}
+}
+
+// TestResolveFilterValueTypes checks that a comparison value must fit the
+// attribute's type: `userName gt 5` would otherwise compare the text "5"
+// with userNames. null stays allowed with eq and ne.
+func TestResolveFilterValueTypes(t *testing.T) {
+	attr := func(name, typ string) *Attribute {
+		return &Attribute{Name: name, Type: typ, Mutability: ReadWrite, Returned: ReturnedDefault, Uniqueness: "none"}
+	}
+	rt := &ResourceType{Name: "Thing", SchemaURN: "urn:example:Thing", Core: &Schema{ID: "urn:example:Thing", Attributes: []*Attribute{
+		attr("label", TypeString), attr("count", TypeInteger), attr("weight", TypeDecimal), attr("link", TypeReference),
+		attr("blob", TypeBinary), attr("flag", TypeBoolean), attr("when", TypeDateTime),
+	}}}
+	tests := []struct {
+		rt     *ResourceType
+		filter string
+		frag   string // "" when the filter is valid
+	}{
+		{rt: rscUser(), filter: `userName gt 5`, frag: `"userName" is a string attribute: compare it with a quoted string, not 5`},
+		{rt: rscUser(), filter: `userName eq true`, frag: `"userName" is a string attribute: compare it with a quoted string, not true`},
+		{rt: rscUser(), filter: `emails[value eq 5]`, frag: `"value" is a string attribute`},
+		{rt: rscUser(), filter: `externalId ne 1.5`, frag: `"externalId" is a string attribute`},
+		{rt: rscUser(), filter: `meta.created eq 5`, frag: `"meta.created" is a dateTime`},
+		{rt: rscUser(), filter: `active eq 1`, frag: `"active" is a boolean`},
+		{rt: rscUser(), filter: `userName eq null`},
+		{rt: rscUser(), filter: `userName ne null`},
+		{rt: rscUser(), filter: `userName gt "5"`},
+		{rt: rt, filter: `label lt 5`, frag: `"label" is a string attribute`},
+		{rt: rt, filter: `link eq 5`, frag: `"link" is a reference attribute: compare it with a quoted string`},
+		{rt: rt, filter: `blob eq false`, frag: `"blob" is a binary attribute: compare it with a quoted string`},
+		{rt: rt, filter: `count gt "5"`, frag: `"count" is an integer attribute: compare it with a number, not "5"`},
+		{rt: rt, filter: `count eq true`, frag: `"count" is an integer attribute`},
+		{rt: rt, filter: `weight le "1.5"`, frag: `"weight" is a decimal attribute: compare it with a number`},
+		{rt: rt, filter: `flag eq 0`, frag: `"flag" is a boolean`},
+		{rt: rt, filter: `when gt 2024`, frag: `"when" is a dateTime`},
+		{rt: rt, filter: `count gt 5`},
+		{rt: rt, filter: `weight le 1.5`},
+		{rt: rt, filter: `count eq null`},
+		{rt: rt, filter: `flag eq true`},
+		{rt: rt, filter: `link sw "https:"`},
+		{rt: rt, filter: `blob eq "AAE="`},
+		{rt: rt, filter: `when gt "2024-01-31T12:00:00Z"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.filter, func(t *testing.T) {
+			e, err := ParseFilter(tc.filter)
+			if err != nil {
+				t.Fatalf("ParseFilter: %v", err)
+			}
+			_, err = tc.rt.ResolveFilter(e)
+			switch {
+			case tc.frag == "" && err != nil:
+				t.Errorf("ResolveFilter: %v", err)
+			case tc.frag != "" && err == nil:
+				t.Errorf("ResolveFilter succeeded, want an invalidFilter error containing %q", tc.frag)
+			case tc.frag != "":
+				rscErr(t, err, roster.ScimInvalidFilter, tc.frag)
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/roster-scim/roster"
@@ -157,8 +158,10 @@ func (t Target) Leaf() *Attribute {
 }
 
 // checkCompare rejects comparisons whose value cannot match the attribute's
-// type, so that a client learns about `active eq "yes"` instead of getting
-// an empty list.
+// type, so that a client learns about `active eq "yes"` or `userName gt 5`
+// instead of getting an empty list, or, worse, a list from a comparison of
+// the number's text with the attribute's. null stays allowed with eq and ne:
+// it tests whether the attribute has a value.
 func checkCompare(rt *ResourceType, t Target, e *CompareExpr) error {
 	a := t.Leaf()
 	if e.Op == "pr" {
@@ -177,17 +180,42 @@ func checkCompare(rt *ResourceType, t Target, e *CompareExpr) error {
 			return roster.SCIMErrorf(roster.ScimInvalidFilter, "operator %s cannot compare %q with %v", e.Op, e.Path.String(), e.Value)
 		}
 	}
-	if a.Type == TypeBoolean && e.Value != nil {
+	if e.Value == nil {
+		return nil // eq null, ne null: the operators above refused null
+	}
+	switch a.Type {
+	case TypeBoolean:
 		if _, ok := AsBool(e.Value); !ok {
 			return roster.SCIMErrorf(roster.ScimInvalidFilter, "%q is a boolean: compare it with true or false", e.Path.String())
 		}
-	}
-	if a.Type == TypeDateTime {
+	case TypeDateTime:
 		if s, ok := e.Value.(string); !ok || !validDateTime(s) {
-			if e.Value != nil {
-				return roster.SCIMErrorf(roster.ScimInvalidFilter, "%q is a dateTime: compare it with a string like \"2024-01-31T12:00:00Z\"", e.Path.String())
-			}
+			return roster.SCIMErrorf(roster.ScimInvalidFilter, "%q is a dateTime: compare it with a string like \"2024-01-31T12:00:00Z\"", e.Path.String())
+		}
+	case TypeInteger, TypeDecimal:
+		if _, ok := e.Value.(json.Number); !ok {
+			return roster.SCIMErrorf(roster.ScimInvalidFilter, "%q is %s attribute: compare it with a number, not %s", e.Path.String(), article(a.Type), valueText(e.Value))
+		}
+	default: // string, reference, binary
+		if _, ok := e.Value.(string); !ok {
+			return roster.SCIMErrorf(roster.ScimInvalidFilter, "%q is %s attribute: compare it with a quoted string, not %s", e.Path.String(), article(a.Type), valueText(e.Value))
 		}
 	}
 	return nil
+}
+
+// valueText writes a comparison value as it appears in a filter, so that
+// an error quotes the client's own value: 5, true, "5".
+func valueText(v any) string {
+	var b strings.Builder
+	filterFormatValue(&b, v)
+	return b.String()
+}
+
+// article returns an attribute type with its indefinite article.
+func article(typ string) string {
+	if typ == TypeInteger {
+		return "an " + typ
+	}
+	return "a " + typ
 }

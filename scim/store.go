@@ -48,7 +48,9 @@ type Store interface {
 
 	// Update reads the resource, checks ifMatch against its version when
 	// ifMatch is not 0 (EPRECONDITION on mismatch), applies fn and writes
-	// the result with a new version. Returns ENOTFOUND, ECONFLICT
+	// the result with a new version. An update that changes neither the
+	// document nor a membership writes nothing and keeps the version, so
+	// that retries do not show up in `meta.lastModified gt` queries. Returns ENOTFOUND, ECONFLICT
 	// (uniqueness) and EINVALID (unknown member ids) as Create does.
 	Update(ctx context.Context, dir, typ, id string, ifMatch int64, withMembers bool, fn UpdateFunc) (*Resource, error)
 

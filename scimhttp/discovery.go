@@ -20,7 +20,8 @@ func (s *Server) spConfig(w http.ResponseWriter, r *http.Request, t *tenant) err
 		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": true,
-			"description": "Authentication with an API key (or OAuth access token) sent as Authorization: Bearer <token>.",
+			"description": "An API key, or an access token from the OAuth 2.0 client-credentials token endpoint " +
+				"/v1/oauth/token, sent as Authorization: Bearer <token>.",
 		}},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": t.base + "/ServiceProviderConfig"},
 	})

@@ -164,11 +164,11 @@ func TestErrors(t *testing.T) {
 		{name: "a member without a value", method: "PATCH", path: g, body: patchBody(`{"op":"add","path":"members","value":[{"display":"x"}]}`), status: 400, scimType: roster.ScimInvalidValue},
 		{name: "a group cannot contain itself", method: "PATCH", path: g, body: patchBody(`{"op":"add","path":"members","value":[{"value":"` + f.group + `"}]}`), status: 400, scimType: roster.ScimInvalidValue},
 
-		// Preconditions: Roster issues W/"<version>"; the fixture is at 1.
+		// Preconditions: Roster issues W/"<version>"; none of these is current.
 		{name: "stale If-Match on PUT", method: "PUT", path: u, body: `{"userName":"alice@example.com"}`, headers: []string{"If-Match", `W/"0"`}, status: 412},
 		{name: "stale If-Match on PATCH", method: "PATCH", path: u, body: patchBody(`{"op":"replace","path":"active","value":false}`), headers: []string{"If-Match", `W/"7"`}, status: 412},
 		{name: "stale If-Match on a group PATCH", method: "PATCH", path: g, body: patchBody(`{"op":"remove","path":"members"}`), headers: []string{"If-Match", `W/"9"`}, status: 412},
-		{name: "stale If-Match on DELETE", method: "DELETE", path: u, headers: []string{"If-Match", `W/"2"`}, status: 412},
+		{name: "stale If-Match on DELETE", method: "DELETE", path: u, headers: []string{"If-Match", `W/"99"`}, status: 412},
 		{name: "an ETag Roster never issued on DELETE", method: "DELETE", path: g, headers: []string{"If-Match", `"abc"`}, status: 412},
 	})
 }

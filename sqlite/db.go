@@ -5,12 +5,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,9 +50,35 @@ type DB struct {
 // FileName is the database file inside the data directory.
 const FileName = "roster.db"
 
+// foldFunc is the SQL name of the function that lowers text the way Go's
+// strings.ToLower does (see fold).
+const foldFunc = "roster_fold"
+
+// registerFold registers foldFunc with the driver. The driver adds it to
+// the connections it opens afterwards and refuses a second registration of
+// a name, so it runs once per process, before Open opens a connection.
+// It is registered as deterministic, as lower() is, so that SQLite may
+// evaluate a call on constant arguments once and allow it in index
+// expressions. NULL stays NULL and numbers pass through; a blob is lowered
+// as text, as lower() does.
+var registerFold = sync.OnceValue(func() error {
+	return sqlite.RegisterDeterministicScalarFunction(foldFunc, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return strings.ToLower(v), nil
+		case []byte:
+			return strings.ToLower(string(v)), nil
+		}
+		return args[0], nil
+	})
+})
+
 // Open opens (creating if needed) the database in dir and applies pending
 // migrations.
 func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
+	if err := registerFold(); err != nil {
+		return nil, fmt.Errorf("register %s: %w", foldFunc, err)
+	}
 	path := filepath.Join(dir, FileName)
 	// busy_timeout must come first so that the connection waits rather than
 	// fails while another connection switches the file to WAL.

@@ -19,7 +19,8 @@ type operand struct {
 	// kind: "text", "ci" (text stored lower-cased by Go), "bool",
 	// "number", "micros" (a time column), "datetime" (RFC 3339 text).
 	kind string
-	// exact is false when text compares case-insensitively.
+	// exact is false when text compares case-insensitively: the
+	// expression is then wrapped in foldFunc and the value lowered by Go.
 	exact bool
 	// notNull is set for columns that always hold a value, so that sorting
 	// needs no NULLS LAST clause and can read an index in order.
@@ -249,6 +250,11 @@ func (c *compiler) multi(t scim.Target, cond func(sub *scim.Attribute, elem func
 			case "value":
 				return operand{sql: "x.id", kind: "text", exact: true}
 			case "type":
+				if user {
+					// A user's groups are all direct (see
+					// scim.Render), whatever x.type says.
+					return operand{sql: "'direct'", kind: "ci"}
+				}
 				return operand{sql: "x.type", kind: "text"}
 			case "display":
 				return operand{sql: "x.label", kind: "text"}
@@ -341,7 +347,7 @@ func (c *compiler) cmp(o operand, op string, v any) (string, error) {
 		case o.kind == "ci":
 			s = strings.ToLower(s)
 		case !o.exact:
-			o.sql, s = "lower("+o.sql+")", asciiLower(s)
+			o.sql, s = fold(o.sql), strings.ToLower(s)
 		}
 		if op == "co" || op == "sw" || op == "ew" {
 			return c.textMatch(o, op, s), nil
@@ -383,15 +389,13 @@ func (c *compiler) textMatch(o operand, op, s string) string {
 	return "(substr(" + c.use(o) + ", " + c.arg(-utf8.RuneCountInString(s)) + ") = " + c.arg(s) + ")"
 }
 
-// asciiLower lowers ASCII letters only, matching SQLite's lower().
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, ch := range b {
-		if 'A' <= ch && ch <= 'Z' {
-			b[i] = ch + 32
-		}
-	}
-	return string(b)
+// fold wraps a text expression in foldFunc, which lowers it as
+// strings.ToLower does. SQLite's lower() folds ASCII only, so with it
+// `title eq "éclair"` missed "Éclair"; the name_ci and display_ci columns
+// are lowered by Go and the comparison value is too, so every
+// case-insensitive comparison and sort folds the same way.
+func fold(sql string) string {
+	return foldFunc + "(" + sql + ")"
 }
 
 // orderBy returns the ORDER BY clause of a list; rid (creation order) breaks
@@ -444,7 +448,7 @@ func (c *compiler) sortKey(t scim.Target) (operand, bool) {
 		}
 	}
 	if o.kind == "text" && !o.exact {
-		o.sql = "lower(" + o.sql + ")"
+		o.sql = fold(o.sql)
 	}
 	return o, true
 }

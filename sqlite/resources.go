@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/scim"
@@ -69,7 +70,7 @@ func (db *DB) Create(ctx context.Context, dir string, r *scim.Resource, members 
 		return nil, err
 	}
 	if r.Type == scim.GroupType {
-		if err := applyMemberOps(ctx, tx, dir, rid, []scim.MemberOp{{Op: "add", IDs: members}}); err != nil {
+		if _, err := applyMemberOps(ctx, tx, dir, rid, []scim.MemberOp{{Op: "add", IDs: members}}, now); err != nil {
 			return nil, err
 		}
 		if out.Members, err = loadMembers(ctx, tx, rid); err != nil {
@@ -136,40 +137,103 @@ func writeEmails(ctx context.Context, tx queryer, dir string, rid int64, attrs m
 	return nil
 }
 
-// applyMemberOps applies membership changes in order. Each id costs one
+// applyMemberOps applies membership changes in order and reports whether
+// any membership row was actually inserted or deleted: adding a member
+// twice or removing a non-member changes nothing. Each id costs one
 // indexed lookup and one row, whatever the size of the group.
-func applyMemberOps(ctx context.Context, tx queryer, dir string, groupRID int64, ops []scim.MemberOp) error {
+//
+// A user who joins or leaves the group gets a new version and lastModified
+// (at least now), since its groups attribute changed: its ETag must not go
+// stale, and an IdP polling `meta.lastModified gt` must see the change.
+// That is one more UPDATE by rid per changed user, so adding k members
+// stays O(k); a clear bumps every member in one UPDATE. Each user is
+// bumped once per call, so a replace (clear, then add) that re-adds a
+// member costs no second UPDATE. A group added or removed as a member is
+// not bumped: Groups have no groups attribute, so nothing of it changed.
+func applyMemberOps(ctx context.Context, tx queryer, dir string, groupRID int64, ops []scim.MemberOp, now time.Time) (bool, error) {
+	changed := false
+	bumped := map[int64]bool{}
 	for _, op := range ops {
 		if op.Op == "clear" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE group_rid = ?`, groupRID); err != nil {
-				return err
+			if err := bumpMembers(ctx, tx, groupRID, now, bumped); err != nil {
+				return false, err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE group_rid = ?`, groupRID)
+			if err != nil {
+				return false, err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return false, err
+			} else if n > 0 {
+				changed = true
 			}
 			continue
 		}
 		for _, id := range op.IDs {
 			var rid int64
-			err := tx.QueryRowContext(ctx, `SELECT rid FROM resources WHERE dir_id = ? AND id = ?`, dir, id).Scan(&rid)
+			var typ string
+			err := tx.QueryRowContext(ctx, `SELECT rid, type FROM resources WHERE dir_id = ? AND id = ?`, dir, id).Scan(&rid, &typ)
 			if errors.Is(err, sql.ErrNoRows) {
 				if op.Op == "remove" {
 					continue // removing a non-member is a no-op
 				}
-				return roster.SCIMErrorf(roster.ScimInvalidValue, "member %q does not exist in this directory", id)
+				return false, roster.SCIMErrorf(roster.ScimInvalidValue, "member %q does not exist in this directory", id)
 			} else if err != nil {
-				return err
+				return false, err
 			}
+			var res sql.Result
 			if op.Op == "remove" {
-				_, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE group_rid = ? AND member_rid = ?`, groupRID, rid)
+				res, err = tx.ExecContext(ctx, `DELETE FROM memberships WHERE group_rid = ? AND member_rid = ?`, groupRID, rid)
 			} else if rid == groupRID {
-				return roster.SCIMErrorf(roster.ScimInvalidValue, "a group cannot be a member of itself (%q)", id)
+				return false, roster.SCIMErrorf(roster.ScimInvalidValue, "a group cannot be a member of itself (%q)", id)
 			} else {
-				_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO memberships (group_rid, member_rid) VALUES (?, ?)`, groupRID, rid)
+				res, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO memberships (group_rid, member_rid) VALUES (?, ?)`, groupRID, rid)
 			}
 			if err != nil {
-				return err
+				return false, err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return false, err
+			} else if n == 0 {
+				continue
+			}
+			changed = true
+			if typ != scim.UserType || bumped[rid] {
+				continue
+			}
+			bumped[rid] = true
+			if _, err := tx.ExecContext(ctx, `UPDATE resources SET version = version + 1, modified = max(modified + 1, ?) WHERE rid = ?`,
+				micros(now), rid); err != nil {
+				return false, err
 			}
 		}
 	}
-	return nil
+	return changed, nil
+}
+
+// bumpMembers gives every user that is a member of a group a new version
+// and lastModified, in one statement, before the group's memberships are
+// all deleted; a clear or the group's deletion changes their groups. When
+// bumped is not nil, it records the users, so that applyMemberOps does not
+// bump them again.
+func bumpMembers(ctx context.Context, tx queryer, groupRID int64, now time.Time, bumped map[int64]bool) error {
+	rows, err := tx.QueryContext(ctx, `UPDATE resources SET version = version + 1, modified = max(modified + 1, ?)
+		WHERE rid IN (SELECT member_rid FROM memberships WHERE group_rid = ?) AND type = ? RETURNING rid`,
+		micros(now), groupRID, scim.UserType)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rid int64
+		if err := rows.Scan(&rid); err != nil {
+			return err
+		}
+		if bumped != nil {
+			bumped[rid] = true
+		}
+	}
+	return rows.Err()
 }
 
 func loadMembers(ctx context.Context, q queryer, groupRID int64) ([]scim.Member, error) {
@@ -246,6 +310,11 @@ func (db *DB) Get(ctx context.Context, dir, typ, id string, withMembers bool) (*
 }
 
 // Update applies fn to the current resource inside one write transaction.
+// An update that changes nothing, neither the document nor a membership
+// row (replacing active with its value, adding an existing member, removing
+// a non-member), writes nothing and returns the resource as it is, with its
+// version and lastModified: the ETag a client holds stays valid, and IdPs
+// polling `meta.lastModified gt` see no change that is not one.
 func (db *DB) Update(ctx context.Context, dir, typ, id string, ifMatch int64, withMembers bool, fn scim.UpdateFunc) (*scim.Resource, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -258,6 +327,12 @@ func (db *DB) Update(ctx context.Context, dir, typ, id string, ifMatch int64, wi
 	}
 	if ifMatch != 0 && ifMatch != cur.Version {
 		return nil, roster.Errorf(roster.EPRECONDITION, "%s %q has changed (version %d, If-Match asked for %d); read it again", typ, id, cur.Version, ifMatch)
+	}
+	// The old document is encoded before fn runs, since fn may change cur
+	// in place.
+	oldDoc, err := json.Marshal(cur.Attrs)
+	if err != nil {
+		return nil, err
 	}
 	oldEmails, _ := json.Marshal(cur.Attrs["emails"])
 	attrs, ops, err := fn(cur)
@@ -274,6 +349,16 @@ func (db *DB) Update(ctx context.Context, dir, typ, id string, ifMatch int64, wi
 		// using `meta.lastModified gt` never miss a change.
 		now = cur.LastModified.Add(1000)
 	}
+	// Memberships first: whether a row changed decides whether there is
+	// anything to write.
+	membersChanged, err := applyMemberOps(ctx, tx, dir, rid, ops, now)
+	if err != nil {
+		return nil, err
+	}
+	if !membersChanged && bytes.Equal(doc, oldDoc) {
+		out := &scim.Resource{Type: typ, ID: id, Attrs: attrs, Created: cur.Created, LastModified: cur.LastModified, Version: cur.Version}
+		return out, db.loadRelations(ctx, tx, out, rid, withMembers)
+	}
 	c := columnsOf(typ, attrs)
 	_, err = tx.ExecContext(ctx, `UPDATE resources SET name_ci = ?, display_ci = ?, label = ?, external_id = ?, modified = ?, version = version + 1, doc = ? WHERE rid = ?`,
 		c.nameCI, c.displayCI, c.label, c.externalID, micros(now), doc, rid)
@@ -283,15 +368,11 @@ func (db *DB) Update(ctx context.Context, dir, typ, id string, ifMatch int64, wi
 		return nil, err
 	}
 	// Most PATCHes leave the emails alone; rewriting their rows would
-	// touch three more indexes for nothing. The old value was encoded
-	// before fn ran, since fn may change cur in place.
+	// touch three more indexes for nothing.
 	if newEmails, _ := json.Marshal(attrs["emails"]); typ == scim.UserType && !bytes.Equal(oldEmails, newEmails) {
 		if err := writeEmails(ctx, tx, dir, rid, attrs, true); err != nil {
 			return nil, err
 		}
-	}
-	if err := applyMemberOps(ctx, tx, dir, rid, ops); err != nil {
-		return nil, err
 	}
 	out := &scim.Resource{Type: typ, ID: id, Attrs: attrs, Created: cur.Created, LastModified: now, Version: cur.Version + 1}
 	if err := db.loadRelations(ctx, tx, out, rid, withMembers); err != nil {
@@ -302,7 +383,8 @@ func (db *DB) Update(ctx context.Context, dir, typ, id string, ifMatch int64, wi
 
 // Delete removes a resource; the foreign keys cascade to its emails and
 // memberships. Groups that lose the member get a new version, since their
-// membership changed.
+// membership changed, and so do the users of a deleted group, since their
+// groups changed.
 func (db *DB) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -322,6 +404,11 @@ func (db *DB) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) er
 	if _, err := tx.ExecContext(ctx, `UPDATE resources SET version = version + 1, modified = max(modified + 1, ?)
 		WHERE rid IN (SELECT group_rid FROM memberships WHERE member_rid = ?)`, micros(db.now()), rid); err != nil {
 		return err
+	}
+	if typ == scim.GroupType {
+		if err := bumpMembers(ctx, tx, rid, db.now(), nil); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE rid = ?`, rid); err != nil {
 		return err

@@ -118,6 +118,11 @@ func testUserFilters(f *fixture) {
 		{`emails pr`, []string{"alice", "bob", "carol"}},
 		{`phoneNumbers[type eq "work"].value co "555"`, []string{"carol"}},
 		{`groups eq "{eng}"`, []string{"alice"}},
+		// A user's groups are direct memberships (RFC 7643 §4.1.2).
+		{`groups.type eq "direct"`, []string{"alice"}},
+		{`groups[type eq "DIRECT" and value eq "{eng}"]`, []string{"alice"}},
+		{`groups.type eq "Group"`, nil},
+		{`not (groups.type eq "direct")`, []string{"bob", "carol", "dave"}},
 		// The enterprise extension, qualified or not.
 		{enterprise + `:employeeNumber eq "1002"`, []string{"bob"}},
 		{enterprise + `:employeeNumber pr`, []string{"alice", "bob"}},
@@ -169,6 +174,49 @@ func testGroupFilters(f *fixture) {
 		{`not (members eq "{alice}")`, []string{"all", "empty", "ops"}},
 		{`meta.resourceType eq "Group"`, []string{"all", "empty", "eng", "ops"}},
 	})
+}
+
+// testUnicodeCase checks that attributes that are not caseExact compare and
+// sort case-insensitively beyond ASCII, as userName does: "éclair" must
+// find "Éclair" wherever the value is stored.
+func testUnicodeCase(f *fixture) {
+	t, dir := f.t, f.A.Dir.ID
+	zoe := f.create(dir, scim.UserType, `{"userName": "Zoë", "displayName": "ZOË ÉCLAIR", "title": "Éclair",
+		"name": {"familyName": "ÖZTÜRK"}, "addresses": [{"locality": "MÜNCHEN", "type": "work"}],
+		"`+enterprise+`": {"department": "ÉTUDES"}}`)
+	ana := f.create(dir, scim.UserType, `{"userName": "ana", "title": "éa"}`)
+	eve := f.create(dir, scim.UserType, `{"userName": "eve", "title": "ec"}`)
+	g := f.group(dir, "Ünits", zoe.ID)
+	named := map[string]string{"zoe": zoe.ID, "ana": ana.ID, "eve": eve.ID}
+	f.runFilters(scim.UserType, named, []filterCase{
+		{`title eq "éclair"`, []string{"zoe"}},
+		{`title eq "ÉCLAIR"`, []string{"zoe"}},
+		{`title ne "éclair"`, []string{"ana", "eve"}},
+		{`title co "CLA"`, []string{"zoe"}},
+		{`title sw "écl"`, []string{"zoe"}},
+		{`title ew "ÉCLAIR"`, []string{"zoe"}},
+		{`name.familyName eq "öztürk"`, []string{"zoe"}},
+		{`addresses[locality eq "münchen"]`, []string{"zoe"}},
+		{`addresses.locality sw "Mün"`, []string{"zoe"}},
+		{enterprise + `:department eq "études"`, []string{"zoe"}},
+		{`userName eq "ZOË"`, []string{"zoe"}},
+		{`displayName eq "zoë éclair"`, []string{"zoe"}},
+	})
+	f.runFilters(scim.GroupType, map[string]string{"g": g.ID}, []filterCase{
+		{`members.display eq "zoë éclair"`, []string{"g"}},
+		{`displayName eq "ÜNITS"`, []string{"g"}},
+	})
+	// SQLite's lower() would leave "Éb" upper-case, sorting it before "éa".
+	f.mustPatch(dir, scim.UserType, zoe.ID, replace("title", "Éb"))
+	q := f.query(scim.UserType, "")
+	q.SortBy = f.sortBy(scim.UserType, "title")
+	var got []string
+	for _, r := range f.list(dir, scim.UserType, q).Resources {
+		got = append(got, r.String("title"))
+	}
+	if want := []string{"ec", "éa", "Éb"}; !slices.Equal(got, want) {
+		t.Errorf("sortBy title: %v, want %v", got, want)
+	}
 }
 
 // testTimeFilters runs meta.created and meta.lastModified comparisons, the

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/roster-scim/roster"
@@ -41,21 +42,30 @@ func testMembers(f *fixture) {
 		what string
 		ops  []scim.MemberOp
 		want []string
+		// noop is set when no membership row changes: the group then
+		// keeps its version (see testNoopUpdate).
+		noop bool
 	}{
-		{"add two", []scim.MemberOp{addMembers(u[3], u[4])}, u},
-		{"re-add members", []scim.MemberOp{addMembers(u[0], u[4], u[4])}, u},
-		{"remove one", []scim.MemberOp{removeMembers(u[1])}, []string{u[0], u[2], u[3], u[4]}},
-		{"remove a non-member", []scim.MemberOp{removeMembers(u[1], roster.NewID())}, []string{u[0], u[2], u[3], u[4]}},
-		{"clear", []scim.MemberOp{clearMembers()}, nil},
-		{"replace (clear, add)", []scim.MemberOp{clearMembers(), addMembers(u[1], u[2])}, []string{u[1], u[2]}},
-		{"add and remove in one update", []scim.MemberOp{addMembers(u[0]), removeMembers(u[2])}, []string{u[0], u[1]}},
+		{"add two", []scim.MemberOp{addMembers(u[3], u[4])}, u, false},
+		{"re-add members", []scim.MemberOp{addMembers(u[0], u[4], u[4])}, u, true},
+		{"remove one", []scim.MemberOp{removeMembers(u[1])}, []string{u[0], u[2], u[3], u[4]}, false},
+		{"remove a non-member", []scim.MemberOp{removeMembers(u[1], roster.NewID())}, []string{u[0], u[2], u[3], u[4]}, true},
+		{"clear", []scim.MemberOp{clearMembers()}, nil, false},
+		{"clear an empty group", []scim.MemberOp{clearMembers()}, nil, true},
+		{"replace (clear, add)", []scim.MemberOp{clearMembers(), addMembers(u[1], u[2])}, []string{u[1], u[2]}, false},
+		{"add and remove in one update", []scim.MemberOp{addMembers(u[0]), removeMembers(u[2])}, []string{u[0], u[1]}, false},
 	}
 	prev := g
 	for _, s := range steps {
 		r := f.mustChangeMembers(dir, g.ID, s.ops...)
 		f.wantMembers(s.what, dir, r, s.want...)
-		if r.Version != prev.Version+1 {
-			t.Errorf("%s: version %d, want %d", s.what, r.Version, prev.Version+1)
+		want := prev.Version + 1
+		if s.noop {
+			want = prev.Version
+			f.wantUnchanged(s.what, dir, prev)
+		}
+		if r.Version != want {
+			t.Errorf("%s: version %d, want %d", s.what, r.Version, want)
 		}
 		prev = r
 	}
@@ -64,6 +74,69 @@ func testMembers(f *fixture) {
 		if member := i == 0 || i == 1; member != (len(groups) == 1 && groups[0].Value == g.ID) {
 			t.Errorf("user u%d: groups %v (member: %v)", i, groups, member)
 		}
+	}
+}
+
+// testMemberVersions checks that a user whose group membership changes
+// gets a new version and lastModified, since its groups attribute changed:
+// a client holding its ETag must not overwrite it unawares, and an IdP
+// polling `meta.lastModified gt` must see it. Users whose membership does
+// not change, and groups added as members, keep theirs.
+func testMemberVersions(f *fixture) {
+	t, dir := f.t, f.A.Dir.ID
+	u := f.users(dir, "u0", "u1", "u2", "u3")
+	child := f.group(dir, "child")
+	before := map[string]*scim.Resource{}
+	snapshot := func() {
+		for _, id := range u {
+			before[id] = f.get(dir, scim.UserType, id)
+		}
+		before[child.ID] = f.get(dir, scim.GroupType, child.ID)
+	}
+	// check runs one step and checks which of u (by index) got a new
+	// version; child never does.
+	check := func(what string, step func(), changed ...int) {
+		t.Helper()
+		snapshot()
+		step()
+		for i, id := range u {
+			b := before[id]
+			if !slices.Contains(changed, i) {
+				f.wantUnchanged(what+": u"+strconv.Itoa(i), dir, b)
+				continue
+			}
+			a := f.get(dir, scim.UserType, id)
+			if a.Version <= b.Version || !a.LastModified.After(b.LastModified) {
+				t.Errorf("%s: u%d has version %d and lastModified %v, was %d and %v; want both to increase", what, i,
+					a.Version, a.LastModified, b.Version, b.LastModified)
+			}
+		}
+		f.wantUnchanged(what+": a member group", dir, before[child.ID])
+	}
+
+	var g *scim.Resource
+	check("create a group with members", func() { g = f.group(dir, "g", u[0], u[1], child.ID) }, 0, 1)
+	check("add a member", func() { f.mustChangeMembers(dir, g.ID, addMembers(u[2])) }, 2)
+	check("re-add members", func() { f.mustChangeMembers(dir, g.ID, addMembers(u[0], u[2], child.ID)) })
+	check("remove a member", func() { f.mustChangeMembers(dir, g.ID, removeMembers(u[1])) }, 1)
+	check("remove a non-member", func() { f.mustChangeMembers(dir, g.ID, removeMembers(u[1], u[3])) })
+	check("replace the members", func() { f.mustChangeMembers(dir, g.ID, clearMembers(), addMembers(u[0], u[3])) }, 0, 2, 3)
+	check("clear", func() { f.mustChangeMembers(dir, g.ID, clearMembers()) }, 0, 3)
+	check("PATCH add members", func() {
+		f.mustPatch(dir, scim.GroupType, g.ID, scim.PatchOp{Op: "add", Path: "members", Value: []any{
+			map[string]any{"value": u[1]}, map[string]any{"value": u[2]}, map[string]any{"value": child.ID}}})
+	}, 1, 2)
+	check("PATCH remove members[value eq]", func() {
+		f.mustPatch(dir, scim.GroupType, g.ID, scim.PatchOp{Op: "remove", Path: `members[value eq "` + u[1] + `"]`})
+	}, 1)
+	check("rename the group", func() { f.mustPatch(dir, scim.GroupType, g.ID, replace("displayName", "g2")) })
+	check("delete the group", func() {
+		if err := f.Store.Delete(f.ctx, dir, scim.GroupType, g.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+	}, 2)
+	if groups := f.get(dir, scim.UserType, u[2]).Groups; len(groups) != 0 {
+		t.Errorf("u2 is still in %v after its group was deleted", groups)
 	}
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -179,6 +180,50 @@ func testUpdateAborted(f *fixture) {
 	f.wantUnchanged("invalid PATCH", dir, u)
 }
 
+// testNoopUpdate checks that an update that changes nothing writes
+// nothing: the version, and so the ETag a client holds, and lastModified,
+// which IdPs poll with `meta.lastModified gt`, stay as they are. Entra
+// re-sends attributes it has sent before on every cycle.
+func testNoopUpdate(f *fixture) {
+	t, dir := f.t, f.A.Dir.ID
+	u := f.create(dir, scim.UserType, aliceDoc)
+	other := f.user(dir, "bob")
+	g := f.group(dir, "eng", u.ID)
+	u = f.get(dir, scim.UserType, u.ID)
+	for _, c := range []struct {
+		what string
+		r    *scim.Resource
+		ops  []scim.PatchOp
+	}{
+		{"replace active with its value", u, []scim.PatchOp{replace("active", true)}},
+		{"replace title with its value", u, []scim.PatchOp{replace("title", "Engineer"), replace("emails[type eq \"work\"].value", "alice@x.example")}},
+		{"add an existing member", g, []scim.PatchOp{{Op: "add", Path: "members", Value: []any{map[string]any{"value": u.ID}}}}},
+		{"remove a member that does not exist", g, []scim.PatchOp{{Op: "remove", Path: `members[value eq "nonexistent"]`}}},
+		{"remove a non-member", g, []scim.PatchOp{{Op: "remove", Path: `members[value eq "` + other.ID + `"]`}}},
+		{"replace displayName with its value", g, []scim.PatchOp{replace("displayName", "eng")}},
+	} {
+		r := f.mustPatch(dir, c.r.Type, c.r.ID, c.ops...)
+		if r.Version != c.r.Version || !r.LastModified.Equal(c.r.LastModified) || !r.Created.Equal(c.r.Created) {
+			t.Errorf("%s: Update returned version %d, lastModified %v; want %d, %v", c.what, r.Version, r.LastModified, c.r.Version, c.r.LastModified)
+		}
+		if !equalJSON(r.Attrs, c.r.Attrs) {
+			t.Errorf("%s: Update returned %s, want %s", c.what, jsonDoc(r.Attrs), jsonDoc(c.r.Attrs))
+		}
+		if c.r.Type == scim.GroupType && !slices.Equal(memberIDs(r.Members), []string{u.ID}) {
+			t.Errorf("%s: Update returned members %v, want [%s]", c.what, memberIDs(r.Members), u.ID)
+		}
+		if c.r.Type == scim.UserType && (len(r.Groups) != 1 || r.Groups[0].Value != g.ID) {
+			t.Errorf("%s: Update returned groups %v, want [%s]", c.what, r.Groups, g.ID)
+		}
+		f.wantUnchanged(c.what, dir, c.r)
+		f.wantUnchanged(c.what+" (the member)", dir, u)
+	}
+	// A real change after no-ops gets the next version.
+	if r := f.mustPatch(dir, scim.UserType, u.ID, replace("active", false)); r.Version != u.Version+1 {
+		t.Errorf("a change after no-ops: version %d, want %d", r.Version, u.Version+1)
+	}
+}
+
 func testDelete(f *fixture) {
 	t, dir := f.t, f.A.Dir.ID
 	u := f.create(dir, scim.UserType, aliceDoc)
@@ -260,7 +305,10 @@ func testIfMatch(f *fixture) {
 	wantError(t, "member change with a stale If-Match", err, roster.EPRECONDITION, "")
 	f.wantUnchanged("stale If-Match on members", dir, g)
 
-	if err := f.Store.Delete(f.ctx, dir, scim.UserType, u.ID, 2); err != nil {
+	// Joining eng gave alice a new version.
+	if cur := f.get(dir, scim.UserType, u.ID); cur.Version <= v2.Version {
+		t.Errorf("alice joined a group but kept version %d", cur.Version)
+	} else if err := f.Store.Delete(f.ctx, dir, scim.UserType, u.ID, cur.Version); err != nil {
 		t.Errorf("Delete with the current version: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ func testIsolation(f *fixture) {
 	t, a, b := f.t, f.A.Dir.ID, f.B.Dir.ID
 	ua := f.create(a, scim.UserType, aliceDoc)
 	ga := f.group(a, "eng", ua.ID)
+	ua = f.get(a, scim.UserType, ua.ID) // joining eng gave alice a new version
 	ub := f.user(b, "bob")
 	gb := f.group(b, "eng", ub.ID)
 
