@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/roster-scim/roster"
@@ -193,4 +194,22 @@ func (c *Client) ListProfiles(ctx context.Context) ([]*scim.Profile, error) {
 // GetProfile implements manage.API.
 func (c *Client) GetProfile(ctx context.Context, name string) (*scim.Profile, error) {
 	return call[*scim.Profile](ctx, c, "GET", nil, "profiles", name)
+}
+
+// QueryRequests implements manage.API.
+func (c *Client) QueryRequests(ctx context.Context, orgID string, in manage.RequestFilter) ([]roster.RequestEntry, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"directory": in.Directory, "since": in.Since, "until": in.Until, "status": in.Status,
+		"resource_id": in.ResourceID, "operation": in.Operation} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if in.Limit != 0 {
+		q.Set("limit", strconv.Itoa(in.Limit))
+	}
+	if in.Before != 0 {
+		q.Set("before", strconv.FormatInt(in.Before, 10))
+	}
+	return call[[]roster.RequestEntry](ctx, c, "GET", nil, "organizations", orgID, "requests?"+q.Encode())
 }

@@ -57,6 +57,7 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.DiscardHandler)
 	prom := prometheus.NewRegistry()
 	svc := manage.New(db)
+	svc.Requests = db
 	srv := scimhttp.New(db, db, nil, log, prom, scimhttp.DefaultConfig())
 	srv.Mount("/v1/admin/", adminhttp.New(svc, db, log))
 	hs := httptest.NewServer(srv.Handler(prom))

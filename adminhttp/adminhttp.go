@@ -48,6 +48,7 @@ var routes = []route{
 	{"POST", "/v1/admin/organizations/{org}/directories/{dir}/oauth-clients", "Create an OAuth client; the secret is shown once", createClient},
 	{"POST", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets", "Add a client secret; shown once", addSecret},
 	{"DELETE", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets/{secret}", "Revoke a client secret", revokeSecret},
+	{"GET", "/v1/admin/organizations/{org}/requests", "Read the request log (query: directory, since, until, status, resource_id, operation, limit, before)", queryRequests},
 	{"GET", "/v1/admin/profiles", "List attribute profiles", listProfiles},
 	{"GET", "/v1/admin/profiles/{name}", "Get an attribute profile", getProfile},
 }
@@ -96,7 +97,7 @@ func (h *Handler) authenticate(r *http.Request) (*roster.Admin, error) {
 
 var statusOf = map[string]int{
 	roster.EINVALID: 400, roster.EUNAUTHORIZED: 401, roster.EFORBIDDEN: 403, roster.ENOTFOUND: 404,
-	roster.ECONFLICT: 409, roster.ETOOLARGE: 413, roster.EUNSUPPORTED: 415,
+	roster.ECONFLICT: 409, roster.ETOOLARGE: 413, roster.EUNSUPPORTED: 415, roster.ENOTIMPL: 501,
 }
 
 // ErrorBody is the JSON of every admin API error.

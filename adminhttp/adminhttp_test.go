@@ -70,7 +70,9 @@ func newServer(t *testing.T) *server {
 	log := slog.New(slog.DiscardHandler)
 	prom := prometheus.NewRegistry()
 	srv := scimhttp.New(db, db, nil, log, prom, scimhttp.DefaultConfig())
-	srv.Mount("/v1/admin/", New(manage.New(db), db, log))
+	svc := manage.New(db)
+	svc.Requests = db
+	srv.Mount("/v1/admin/", New(svc, db, log))
 	srv.Mount(oauthhttp.Path, oauthhttp.New(db, log, db.Now))
 	hs := httptest.NewServer(srv.Handler(prom))
 	t.Cleanup(hs.Close)
@@ -257,6 +259,7 @@ var wantRoutes = []string{
 	"POST /v1/admin/organizations/{org}/directories/{dir}/oauth-clients",
 	"POST /v1/admin/organizations/{org}/oauth-clients/{client}/secrets",
 	"DELETE /v1/admin/organizations/{org}/oauth-clients/{client}/secrets/{secret}",
+	"GET /v1/admin/organizations/{org}/requests",
 	"GET /v1/admin/profiles",
 	"GET /v1/admin/profiles/{name}",
 }
@@ -396,6 +399,10 @@ func TestHappyPaths(t *testing.T) {
 	}
 	call("DELETE", "/v1/admin/organizations/{org}/directories/{dir}", nil, 204, nil)
 	wantError(t, "GET a deleted directory", s.admin("GET", fill("/v1/admin/organizations/{org}/directories/{dir}", v), s.root, nil), 404, roster.ENOTFOUND)
+
+	var entries []roster.RequestEntry
+	call("GET", "/v1/admin/organizations/{org}/requests", nil, 200, &entries)
+	wantError(t, "a bad status filter", s.admin("GET", fill("/v1/admin/organizations/{org}/requests?status=bogus", v), s.root, nil), 400, roster.EINVALID)
 
 	var profiles []scim.Profile
 	call("GET", "/v1/admin/profiles", nil, 200, &profiles)
@@ -551,7 +558,7 @@ func TestBadBodies(t *testing.T) {
 		}
 		path := fill(rt.path, o.ids)
 		good, _ := json.Marshal(validBody(rt, o.ids))
-		withUnknown := strings.Replace(string(good), "{", `{"capture_bodies":true,`, 1)
+		withUnknown := strings.Replace(string(good), "{", `{"no_such_option":true,`, 1)
 		if rt.method == "POST" && strings.HasSuffix(rt.path, "/secrets") {
 			withUnknown = `{"expires":"720h"}`
 		}

@@ -2,6 +2,9 @@ package adminhttp
 
 import (
 	"net/http"
+	"strconv"
+
+	"github.com/roster-scim/roster"
 
 	"github.com/roster-scim/roster/manage"
 )
@@ -120,4 +123,22 @@ func listProfiles(h *Handler, ss *manage.Session, r *http.Request) (int, any, er
 
 func getProfile(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
 	return ok(ss.GetProfile(r.Context(), r.PathValue("name")))
+}
+
+func queryRequests(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	in := manage.RequestFilter{Directory: q.Get("directory"), Since: q.Get("since"), Until: q.Get("until"),
+		Status: q.Get("status"), ResourceID: q.Get("resource_id"), Operation: q.Get("operation")}
+	var err error
+	if v := q.Get("limit"); v != "" {
+		if in.Limit, err = strconv.Atoi(v); err != nil {
+			return 0, nil, roster.Errorf(roster.EINVALID, "limit must be an integer, got %q", v)
+		}
+	}
+	if v := q.Get("before"); v != "" {
+		if in.Before, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, nil, roster.Errorf(roster.EINVALID, "before must be an entry id, got %q", v)
+		}
+	}
+	return ok(ss.QueryRequests(r.Context(), r.PathValue("org"), in))
 }

@@ -43,6 +43,22 @@ type API interface {
 
 	ListProfiles(ctx context.Context) ([]*scim.Profile, error)
 	GetProfile(ctx context.Context, name string) (*scim.Profile, error)
+
+	QueryRequests(ctx context.Context, orgID string, in RequestFilter) ([]roster.RequestEntry, error)
+}
+
+// RequestFilter selects request log entries, newest first. Times are RFC
+// 3339 or a duration back from now ("1h"); Status is a code ("409") or a
+// class ("4xx"); Operation matches part of the summary ("PATCH", "members").
+type RequestFilter struct {
+	Directory  string `json:"directory,omitempty"`
+	Since      string `json:"since,omitempty"`
+	Until      string `json:"until,omitempty"`
+	Status     string `json:"status,omitempty"`
+	ResourceID string `json:"resource_id,omitempty"`
+	Operation  string `json:"operation,omitempty"`
+	Limit      int    `json:"limit,omitempty"`
+	Before     int64  `json:"before,omitempty"`
 }
 
 // OrganizationInput creates an organization.
@@ -92,6 +108,9 @@ type DirectoryUpdate struct {
 	Icon    *string   `json:"icon,omitempty"`
 	Profile *string   `json:"profile,omitempty"`
 	KeyIDs  *[]string `json:"key_ids,omitempty"`
+	// CaptureBodies switches recording of (redacted) request bodies in the
+	// request log; off by default, since SCIM bodies are personal data.
+	CaptureBodies *bool `json:"capture_bodies,omitempty"`
 }
 
 // OAuthClientInput creates an OAuth client of a directory. TokenTTL is a Go
@@ -127,6 +146,8 @@ type Service struct {
 	// Profiles are the attribute profiles directories may use; nil means
 	// the built-in ones.
 	Profiles *scim.ProfileSet
+	// Requests is the request log; nil answers queries with ENOTIMPL.
+	Requests roster.RequestLogStore
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }

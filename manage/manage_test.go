@@ -66,6 +66,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	svc := manage.New(db)
+	svc.Requests = db
 	svc.Profiles = nil // the built-in profiles
 	w := &world{t: t, ctx: ctx, db: db, svc: svc, root: svc.As(b.Admin)}
 	w.A, w.B = w.newOrg("Org A"), w.newOrg("Org B")
@@ -470,6 +471,16 @@ func TestOrgAdminIsolation(t *testing.T) {
 	_, err = a.As.GetProfile(ctx, "nope")
 	wantCode(t, "unknown profile", err, roster.ENOTFOUND)
 	covered["ListProfiles"], covered["GetProfile"] = true, true
+	_, err = a.As.QueryRequests(ctx, b.ID, manage.RequestFilter{})
+	wantCode(t, "A's admin reads B's request log", err, roster.ENOTFOUND)
+	if es, err := a.As.QueryRequests(ctx, a.ID, manage.RequestFilter{Status: "4xx", Since: "1h"}); err != nil || es == nil {
+		t.Errorf("A's admin reads its own request log: %v, %v", es, err)
+	}
+	_, err = a.As.QueryRequests(ctx, a.ID, manage.RequestFilter{Status: "bogus"})
+	wantCode(t, "a bad status filter", err, roster.EINVALID)
+	_, err = a.As.QueryRequests(ctx, a.ID, manage.RequestFilter{Since: "yesterday"})
+	wantCode(t, "a bad since", err, roster.EINVALID)
+	covered["QueryRequests"] = true
 
 	for _, m := range apiMethods() {
 		if !covered[m] {

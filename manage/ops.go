@@ -2,6 +2,8 @@ package manage
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/roster-scim/roster"
@@ -195,6 +197,14 @@ func (ss *Session) UpdateDirectory(ctx context.Context, orgID, dirID string, in 
 	if err := ss.s.store.UpdateDirectory(ctx, d); err != nil {
 		return nil, err
 	}
+	if in.CaptureBodies != nil {
+		if ss.s.Requests == nil {
+			return nil, roster.Errorf(roster.ENOTIMPL, "this server keeps no request log")
+		}
+		if err := ss.s.Requests.SetBodyCapture(ctx, orgID, dirID, *in.CaptureBodies); err != nil {
+			return nil, err
+		}
+	}
 	return ss.s.store.FindDirectory(ctx, dirID)
 }
 
@@ -281,4 +291,48 @@ func (ss *Session) GetProfile(ctx context.Context, name string) (*scim.Profile, 
 		return p, nil
 	}
 	return nil, roster.Errorf(roster.ENOTFOUND, "no profile %q; `roster profile list` shows the profiles", name)
+}
+
+// QueryRequests reads the organization's request log.
+func (ss *Session) QueryRequests(ctx context.Context, orgID string, in RequestFilter) ([]roster.RequestEntry, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if ss.s.Requests == nil {
+		return nil, roster.Errorf(roster.ENOTIMPL, "this server keeps no request log")
+	}
+	q := roster.RequestQuery{OrgID: orgID, DirectoryID: in.Directory, ResourceID: in.ResourceID,
+		Operation: in.Operation, Limit: in.Limit, Before: in.Before}
+	var err error
+	if q.Since, err = ss.pointInTime("since", in.Since); err != nil {
+		return nil, err
+	}
+	if q.Until, err = ss.pointInTime("until", in.Until); err != nil {
+		return nil, err
+	}
+	if in.Status != "" {
+		if c, ok := strings.CutSuffix(strings.ToLower(in.Status), "xx"); ok && len(c) == 1 && c[0] >= '1' && c[0] <= '5' {
+			q.StatusClass = int(c[0] - '0')
+		} else if q.Status, err = strconv.Atoi(in.Status); err != nil || q.Status < 100 || q.Status > 599 {
+			return nil, roster.Errorf(roster.EINVALID, "status %q must be a status code such as 409 or a class such as 4xx", in.Status)
+		}
+	}
+	if in.Limit < 0 || in.Limit > roster.MaxRequestLimit {
+		return nil, roster.Errorf(roster.EINVALID, "limit must be from 1 to %d", roster.MaxRequestLimit)
+	}
+	return ss.s.Requests.QueryRequests(ctx, q)
+}
+
+// pointInTime reads an RFC 3339 time or a duration back from now.
+func (ss *Session) pointInTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return ss.s.Now().Add(-d), nil
+	}
+	return time.Time{}, roster.Errorf(roster.EINVALID, "%s %q must be a time such as 2026-11-25T10:00:00Z or a duration back from now such as 2h", field, v)
 }

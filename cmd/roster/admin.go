@@ -28,6 +28,11 @@ type adminVars struct {
 	expiresIn, profile  string
 	idp, client, secret string
 	tokenTTL            string
+	since, until        string
+	status, resource    string
+	operation           string
+	limit               int
+	capture             string // idp update: "true" or "false"
 	keys                multiFlag
 	profiles            scim.ProfileSet // custom profiles a local idp command may name
 	setName, setIcon    bool            // update: which fields were given
@@ -78,6 +83,27 @@ var flagDefs = map[string]func(fs *flag.FlagSet, v *adminVars){
 	},
 	"client": func(fs *flag.FlagSet, v *adminVars) { fs.StringVar(&v.client, "client", "", "OAuth client id") },
 	"secret": func(fs *flag.FlagSet, v *adminVars) { fs.StringVar(&v.secret, "secret", "", "OAuth client secret id") },
+	"since": func(fs *flag.FlagSet, v *adminVars) {
+		fs.StringVar(&v.since, "since", "", "only entries since a time (RFC 3339) or a duration ago, e.g. 1h")
+	},
+	"until": func(fs *flag.FlagSet, v *adminVars) {
+		fs.StringVar(&v.until, "until", "", "only entries before a time (RFC 3339) or a duration ago")
+	},
+	"status": func(fs *flag.FlagSet, v *adminVars) {
+		fs.StringVar(&v.status, "status", "", "only this status (409) or class (4xx)")
+	},
+	"resource": func(fs *flag.FlagSet, v *adminVars) {
+		fs.StringVar(&v.resource, "resource", "", "only requests about this user or group id")
+	},
+	"operation": func(fs *flag.FlagSet, v *adminVars) {
+		fs.StringVar(&v.operation, "operation", "", "only summaries containing this text, e.g. PATCH or members")
+	},
+	"limit": func(fs *flag.FlagSet, v *adminVars) {
+		fs.IntVar(&v.limit, "limit", 0, "at most this many entries (default 100, at most 1000)")
+	},
+	"capture-bodies": func(fs *flag.FlagSet, v *adminVars) {
+		fs.StringVar(&v.capture, "capture-bodies", "", "record request bodies (redacted) in the request log: true or false")
+	},
 	"token-ttl": func(fs *flag.FlagSet, v *adminVars) {
 		fs.StringVar(&v.tokenTTL, "token-ttl", "", "access token lifetime, 1h to 6h (default 1h)")
 	},
@@ -107,6 +133,9 @@ func nounUsage(noun string) string {
 // runAdmin runs `roster <noun> <verb> [flags]` against a data directory
 // (--data) or a running server (--server, with ROSTER_ADMIN_TOKEN).
 func runAdmin(ctx context.Context, noun string, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if noun == "logs" && len(args) == 0 {
+		args = []string{"list"}
+	}
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
 		if len(args) == 0 {
 			fmt.Fprint(stderr, nounUsage(noun))
@@ -116,6 +145,9 @@ func runAdmin(ctx context.Context, noun string, args []string, stdout, stderr io
 		return nil
 	}
 	cmd := findAdminCommand(noun, args[0])
+	if cmd == nil && noun == "logs" { // `roster logs [flags]` reads the log
+		cmd, args = findAdminCommand("logs", "list"), append([]string{"list"}, args...)
+	}
 	if cmd == nil {
 		return &usageError{message: fmt.Sprintf("unknown command %q for roster %s", args[0], noun), hint: fmt.Sprintf(`run "roster %s --help" for its commands`, noun)}
 	}
@@ -126,7 +158,7 @@ func runAdmin(ctx context.Context, noun string, args []string, stdout, stderr io
 	fs.StringVar(&v.server, "server", e.str("SERVER", ""), "URL of a running Roster to manage through its admin API (env ROSTER_SERVER)")
 	fs.BoolVar(&v.json, "json", false, "print the result as JSON")
 	for _, name := range cmd.flags {
-		flagDefs[name](fs, v)
+		flagDefs[name](fs, v) // a missing name panics in every test of the command
 	}
 	if err := parseFlags(fs, args[1:], stderr); err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/scim"
@@ -15,6 +17,7 @@ import (
 func newService(db *sqlite.DB, profiles *scim.ProfileSet) *manage.Service {
 	svc := manage.New(db)
 	svc.Profiles = profiles
+	svc.Requests = db
 	return svc
 }
 
@@ -82,8 +85,15 @@ var adminCommands = []adminCommand{
 		}
 		return d, dirHuman(d), nil
 	}},
-	{"idp", "update", "Change the name, icon, profile or keys of an IdP configuration", []string{"org", "id", "name", "icon", "profile", "key"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+	{"idp", "update", "Change the name, icon, profile, keys or body capture of an IdP configuration", []string{"org", "id", "name", "icon", "profile", "key", "capture-bodies"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
 		var in manage.DirectoryUpdate
+		if v.capture != "" {
+			on, err := strconv.ParseBool(v.capture)
+			if err != nil {
+				return nil, "", &usageError{message: fmt.Sprintf("--capture-bodies %q must be true or false", v.capture), hint: "roster idp update --id <IdP ID> --capture-bodies true"}
+			}
+			in.CaptureBodies = &on
+		}
 		if v.setName {
 			in.Name = &v.name
 		}
@@ -158,5 +168,15 @@ var adminCommands = []adminCommand{
 		}
 		b, err := json.MarshalIndent(p, "", "  ")
 		return p, string(b) + "\n", err
+	}},
+	{"logs", "list", "Read the request log of an organization, newest first", []string{"org", "idp", "since", "until", "status", "resource", "operation", "limit"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+		es, err := api.QueryRequests(ctx, v.org, manage.RequestFilter{Directory: v.idp, Since: v.since, Until: v.until,
+			Status: v.status, ResourceID: v.resource, Operation: v.operation, Limit: v.limit})
+		rows := [][]string{}
+		for _, e := range es {
+			rows = append(rows, []string{e.Time.UTC().Format(time.RFC3339), e.Method, fmt.Sprint(e.Status), e.SCIMType,
+				e.ResourceType + " " + e.ResourceID, e.Summary, e.CredentialName, e.RequestID})
+		}
+		return es, table("TIME\tMETHOD\tSTATUS\tSCIMTYPE\tRESOURCE\tSUMMARY\tCREDENTIAL\tREQUEST ID", rows), err
 	}},
 }

@@ -41,6 +41,7 @@ Commands:
   idp     create, show, update and delete IdP configurations (SCIM directories)
   oauth   manage OAuth 2.0 client-credentials clients and their secrets
   profile list and show attribute profiles
+  logs    read the request log: every SCIM request an IdP made, and its outcome
   help    show help for a command
 
 Admin commands work on a data directory (--data) or on a running server
@@ -63,7 +64,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runServe(ctx, rest, stdout, stderr, getenv)
 	case "init":
 		err = runInit(ctx, rest, stdout, stderr, getenv)
-	case "org", "admin", "key", "idp", "oauth", "profile":
+	case "org", "admin", "key", "idp", "oauth", "profile", "logs":
 		err = runAdmin(ctx, cmd, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
