@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/roster-scim/roster"
+)
+
+var _ roster.RequestLogStore = (*DB)(nil)
+
+// AppendRequests stores a batch of entries in one transaction with one
+// prepared statement: the recorder batches so that the log costs the
+// single writer one commit (one fsync) per batch, not one per request.
+func (db *DB) AppendRequests(ctx context.Context, entries []roster.RequestEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	for i := range entries {
+		if entries[i].OrgID == "" || entries[i].DirectoryID == "" {
+			return roster.Errorf(roster.EINVALID, "request log entry %d has no organization or directory", i)
+		}
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO request_log (time, org_id, directory_id, credential_kind, credential_id, credential_name,
+		method, route, resource_type, resource_id, summary, status, scim_type, latency, request_id, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, e := range entries {
+		if _, err := stmt.ExecContext(ctx, micros(e.Time), e.OrgID, e.DirectoryID, e.CredentialKind, e.CredentialID, e.CredentialName,
+			e.Method, e.Route, e.ResourceType, nullString(e.ResourceID), e.Summary, e.Status, e.SCIMType,
+			e.Latency.Microseconds(), e.RequestID, nullString(e.Body)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// QueryRequests returns an organization's entries matching q, newest first.
+func (db *DB) QueryRequests(ctx context.Context, q roster.RequestQuery) ([]roster.RequestEntry, error) {
+	query, args, err := requestsSQL(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []roster.RequestEntry{}
+	for rows.Next() {
+		var e roster.RequestEntry
+		var t, latency int64
+		var resourceID, body sql.NullString
+		if err := rows.Scan(&e.ID, &t, &e.OrgID, &e.DirectoryID, &e.CredentialKind, &e.CredentialID, &e.CredentialName,
+			&e.Method, &e.Route, &e.ResourceType, &resourceID, &e.Summary, &e.Status, &e.SCIMType, &latency, &e.RequestID, &body); err != nil {
+			return nil, err
+		}
+		e.Time, e.Latency = fromMicros(t), time.Duration(latency)*time.Microsecond
+		e.ResourceID, e.Body = resourceID.String, body.String
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// requestsSQL builds the statement of QueryRequests. Every filter is an SQL
+// argument, and the org_id term is in every statement, so that no filter
+// combination reaches another organization's entries.
+func requestsSQL(q roster.RequestQuery) (string, []any, error) {
+	switch {
+	case q.OrgID == "":
+		return "", nil, roster.Errorf(roster.EINVALID, "a request log query needs an organization")
+	case q.StatusClass < 0 || q.StatusClass > 5:
+		return "", nil, roster.Errorf(roster.EINVALID, "status class must be 1 to 5 (as in 4xx), got %d", q.StatusClass)
+	case q.Limit < 0:
+		return "", nil, roster.Errorf(roster.EINVALID, "limit must not be negative, got %d", q.Limit)
+	}
+	where := []string{"org_id = ?"}
+	args := []any{q.OrgID}
+	add := func(term string, a ...any) {
+		where = append(where, term)
+		args = append(args, a...)
+	}
+	if q.DirectoryID != "" {
+		add("directory_id = ?", q.DirectoryID)
+	}
+	if !q.Since.IsZero() {
+		add("time >= ?", micros(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add("time < ?", micros(q.Until))
+	}
+	if q.Status != 0 {
+		add("status = ?", q.Status)
+	}
+	if q.StatusClass != 0 {
+		add("status >= ? AND status < ?", q.StatusClass*100, q.StatusClass*100+100)
+	}
+	if q.ResourceID != "" {
+		add("resource_id = ?", q.ResourceID)
+	}
+	if q.Operation != "" {
+		// instr rather than LIKE: the operation is matched literally, so
+		// "%" and "_" in it need no escaping.
+		add("instr(lower(summary), lower(?)) > 0", q.Operation)
+	}
+	if q.Before > 0 {
+		// The cursor is the last entry of the previous page. Its (time, id)
+		// is looked up within the organization, so another organization's
+		// entry id selects nothing.
+		add("(time, id) < (SELECT time, id FROM request_log WHERE id = ? AND org_id = ?)", q.Before, q.OrgID)
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = roster.DefaultRequestLimit
+	}
+	limit = min(limit, roster.MaxRequestLimit)
+	query := selectRequests + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY time DESC, id DESC LIMIT ?`
+	return query, append(args, limit), nil
+}
+
+const selectRequests = `SELECT id, time, org_id, directory_id, credential_kind, credential_id, credential_name,
+	method, route, resource_type, resource_id, summary, status, scim_type, latency, request_id, body FROM request_log`
+
+// pruneChunk is how many entries one pruning transaction deletes: small
+// enough that SCIM writes queued behind it wait milliseconds, not the time
+// it takes to delete a month of traffic.
+const pruneChunk = 2000
+
+// PruneRequests deletes entries older than before, a chunk per transaction.
+func (db *DB) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := db.write.ExecContext(ctx, `DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE time < ? LIMIT ?)`, micros(before), pruneChunk)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		total += n
+		if err != nil || n < pruneChunk {
+			return total, err
+		}
+	}
+}
+
+// SetBodyCapture switches body capture for one directory of an organization.
+func (db *DB) SetBodyCapture(ctx context.Context, orgID, dirID string, on bool) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE directories SET capture_bodies = ? WHERE id = ? AND org_id = ?`, on, dirID, orgID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("directory (IdP configuration)", dirID)
+	}
+	return nil
+}
