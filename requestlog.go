@@ -31,6 +31,9 @@ type RequestEntry struct {
 	Latency        time.Duration `json:"latency_ns"`
 	RequestID      string        `json:"request_id"`
 	Body           string        `json:"body,omitempty"`
+	// Ignored lists the attribute paths the directory's profile dropped
+	// from the request; the recorder notes them in Summary.
+	Ignored []string `json:"-"`
 }
 
 // Request log query bounds: a page holds DefaultRequestLimit entries unless

@@ -66,6 +66,11 @@ func Summarize(e *roster.RequestEntry, rawQuery string, body []byte) string {
 	default:
 		s = m + " " + endpoint(tail)
 	}
+	if len(e.Ignored) > 0 {
+		// Attribute paths, not values: the answer to "why is the phone
+		// number missing?" without personal data.
+		s += "; ignored by profile: " + strings.Join(e.Ignored, ", ")
+	}
 	return truncate(s, maxSummary)
 }
 

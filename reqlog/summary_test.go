@@ -133,3 +133,14 @@ func BenchmarkSummarize(b *testing.B) {
 		Summarize(&e, "", entraUser)
 	}
 }
+
+// TestSummarizeIgnored checks that attributes a profile dropped are named
+// in the summary, by path only.
+func TestSummarizeIgnored(t *testing.T) {
+	e := &roster.RequestEntry{Method: "POST", Route: "/v1/scim/{idp}/Users", ResourceType: "User",
+		Ignored: []string{`phoneNumbers[type eq "mobile"]`, "nickName"}}
+	got := Summarize(e, "", []byte(`{"userName":"alice@example.com","nickName":"Al"}`))
+	if want := `POST create User; ignored by profile: phoneNumbers[type eq "mobile"], nickName`; got != want {
+		t.Errorf("Summarize = %q, want %q", got, want)
+	}
+}

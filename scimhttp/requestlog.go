@@ -36,8 +36,9 @@ type pendingKey struct{}
 // runs: wrap creates it, authenticate names the credential, and wrap turns
 // it into an entry once the response is written.
 type pendingRecord struct {
-	cred *roster.Credential
-	body *teeBody
+	cred    *roster.Credential
+	body    *teeBody
+	ignored []string
 }
 
 // startRecord prepares the log entry of a request to a directory. It
@@ -70,6 +71,14 @@ func noteCredential(ctx context.Context, c *roster.Credential) {
 	}
 }
 
+// noteIgnored tells the request log which attributes the directory's
+// profile dropped from the request.
+func noteIgnored(ctx context.Context, paths []string) {
+	if p, ok := ctx.Value(pendingKey{}).(*pendingRecord); ok {
+		p.ignored = append(p.ignored, paths...)
+	}
+}
+
 // finishRecord hands the entry of a finished request to the recorder. err
 // is what the handler returned, for the scimType of an error response.
 // Nothing secret goes in: the credential by id and name only, never the
@@ -91,6 +100,7 @@ func (s *Server) finishRecord(p *pendingRecord, r *http.Request, w http.Response
 	if c := p.cred; c != nil {
 		e.OrgID, e.CredentialKind, e.CredentialID, e.CredentialName = c.OrgID, c.Kind, c.ID, c.Name
 	}
+	e.Ignored = p.ignored
 	// The same matching as serveSCIM, so the entry names the resource the
 	// handler worked on.
 	var segs []string

@@ -57,6 +57,7 @@ func (s *Server) readResource(w http.ResponseWriter, r *http.Request, t *tenant)
 // being added.
 func (s *Server) admit(ctx context.Context, t *tenant, attrs map[string]any, added []string) (map[string]any, error) {
 	attrs, t.ignored = t.profile.Prune(t.rt, attrs)
+	noteIgnored(ctx, t.ignored)
 	members, err := s.disallowedMembers(ctx, t, added)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -75,7 +76,7 @@ func TestRequestLogRoundTrip(t *testing.T) {
 		t.Errorf("ids %d, %d: want increasing ids", got[1].ID, got[0].ID)
 	}
 	want.ID = got[1].ID
-	if got[1] != want {
+	if !reflect.DeepEqual(got[1], want) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got[1], want)
 	}
 	if got[0].ResourceID != "" || got[0].Body != "" {

@@ -82,7 +82,8 @@ func TestAdminEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	user := `{"userName":"ada@example.com","name":{"givenName":"Ada","familyName":"Lovelace"},"phoneNumbers":[{"type":"work","value":"%s"}]}`
+	// title is not in the Meta Networks Connector attribute table.
+	user := `{"userName":"ada@example.com","title":"Countess","name":{"givenName":"Ada","familyName":"Lovelace"},"phoneNumbers":[{"type":"work","value":"%s"}]}`
 	if got := scimDo("POST", "/Users", strings.Replace(user, "%s", "555-1234", 1)); got != http.StatusBadRequest {
 		t.Errorf("a work phone that is not E.164: %d, want 400", got)
 	}
@@ -112,6 +113,9 @@ func TestAdminEndToEnd(t *testing.T) {
 	newest, oldest := entries[0], entries[1]
 	if newest["status"] != 201.0 || newest["method"] != "POST" || newest["credential_id"] != keyID || newest["resource_type"] != "User" {
 		t.Errorf("newest entry: %v", newest)
+	}
+	if s, _ := newest["summary"].(string); !strings.Contains(s, "ignored by profile: title") {
+		t.Errorf("the summary does not note the attribute the profile ignored: %q", s)
 	}
 	if oldest["status"] != 400.0 || oldest["scim_type"] != "invalidValue" {
 		t.Errorf("oldest entry: %v", oldest)
