@@ -27,6 +27,15 @@ func matchElement(e Expr, el map[string]any, a *Attribute) bool {
 	return false
 }
 
+// membersAttr describes group members for MatchMember.
+var membersAttr = newGroupSchema().Attr("members")
+
+// MatchMember reports whether a group member satisfies a resolved members
+// value filter, such as the one in MemberOp.Filter.
+func MatchMember(filter Expr, m Member) bool {
+	return matchElement(filter, map[string]any{"value": m.Value, "type": m.Type, "display": m.Display}, membersAttr)
+}
+
 // compareValue applies a filter operator to one attribute value, honouring
 // the attribute's caseExact. Missing values match only `ne` (RFC 7644
 // §3.4.2.2 treats an unassigned attribute as not equal to anything).

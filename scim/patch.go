@@ -29,6 +29,10 @@ type PatchOp struct {
 type MemberOp struct {
 	Op  string // "add", "remove" or "clear"
 	IDs []string
+	// Filter, on a remove, selects the members to remove by a filter other
+	// than `value eq` (members[type eq "Group"], members[display sw "A"]);
+	// the store evaluates it with MatchMember against the current members.
+	Filter Expr
 }
 
 // Patch ops.
@@ -344,11 +348,17 @@ func (p *patcher) applyMembers(kind string, t Target, filter Expr, value any) er
 		if kind != opRemove {
 			return roster.SCIMErrorf(roster.ScimInvalidPath, "members[filter] is supported only with remove; to change members, remove and add them by value")
 		}
-		ids, ok := memberFilterIDs(filter)
-		if !ok {
-			return roster.SCIMErrorf(roster.ScimInvalidFilter, "a members filter must compare value with eq, e.g. members[value eq \"<id>\"] (terms may be joined with or)")
+		if ids, ok := memberFilterIDs(filter); ok {
+			// The common case (Entra's aadOptscim062020 dialect) costs
+			// one lookup per id, not a read of the whole group.
+			p.members = append(p.members, MemberOp{Op: opRemove, IDs: ids})
+			return nil
 		}
-		p.members = append(p.members, MemberOp{Op: opRemove, IDs: ids})
+		f, err := p.rt.resolve(filter, &Target{Attr: t.Attr})
+		if err != nil {
+			return roster.SCIMErrorf(roster.ScimInvalidPath, "%s", roster.ErrorMessage(err))
+		}
+		p.members = append(p.members, MemberOp{Op: opRemove, Filter: f})
 		return nil
 	}
 	var ids []string

@@ -56,7 +56,8 @@ func FuzzApplyPatch(f *testing.F) {
 		for _, m := range members {
 			switch {
 			case m.Op == "clear" && len(m.IDs) == 0:
-			case (m.Op == "add" || m.Op == "remove") && len(m.IDs) > 0:
+			case (m.Op == "add" || m.Op == "remove") && len(m.IDs) > 0 && m.Filter == nil:
+			case m.Op == "remove" && len(m.IDs) == 0 && m.Filter != nil:
 			default:
 				t.Fatalf("bad member op %+v", m)
 			}

@@ -103,3 +103,31 @@ func TestSchemasListCommonAttributes(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveMembersByFilter checks member removal by value filters other
+// than `value eq` (RFC 7644 §3.5.2.2): by type and by display name.
+func TestRemoveMembersByFilter(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ada := h.createUser(t, "ada@example.com", `"displayName":"Ada"`)
+	bob := h.createUser(t, "bob@example.com", `"displayName":"Bob"`)
+	sub := h.createGroup(t, "Subgroup")
+	g := h.createGroup(t, "Engineering", ada, bob, sub)
+	members := func() []string {
+		var ids []string
+		for _, m := range h.mustDo(t, http.StatusOK, "GET", "/Groups/"+g, "")["members"].([]any) {
+			ids = append(ids, m.(map[string]any)["value"].(string))
+		}
+		return ids
+	}
+	h.mustDo(t, http.StatusNoContent, "PATCH", "/Groups/"+g, patchBody(`{"op":"remove","path":"members[type eq \"Group\"]"}`))
+	if got := members(); len(got) != 2 || got[0] != ada || got[1] != bob {
+		t.Fatalf("after removing groups: %v, want [ada bob]", got)
+	}
+	h.mustDo(t, http.StatusNoContent, "PATCH", "/Groups/"+g, patchBody(`{"op":"remove","path":"members[display eq \"ADA\" or value eq \"nobody\"]"}`))
+	if got := members(); len(got) != 1 || got[0] != bob {
+		t.Fatalf("after removing Ada by display: %v, want [bob]", got)
+	}
+	status, header, body := h.do(t, "PATCH", "/Groups/"+g, patchBody(`{"op":"remove","path":"members[nickName eq \"x\"]"}`))
+	assertSCIMError(t, status, header, body, http.StatusBadRequest, "invalidPath")
+}

@@ -169,7 +169,14 @@ func applyMemberOps(ctx context.Context, tx queryer, dir string, groupRID int64,
 			}
 			continue
 		}
-		for _, id := range op.IDs {
+		ids := op.IDs
+		if op.Filter != nil {
+			var err error
+			if ids, err = filteredMembers(ctx, tx, groupRID, op.Filter); err != nil {
+				return false, err
+			}
+		}
+		for _, id := range ids {
 			var rid int64
 			var typ string
 			err := tx.QueryRowContext(ctx, `SELECT rid, type FROM resources WHERE dir_id = ? AND id = ?`, dir, id).Scan(&rid, &typ)
@@ -234,6 +241,23 @@ func bumpMembers(ctx context.Context, tx queryer, groupRID int64, now time.Time,
 		}
 	}
 	return rows.Err()
+}
+
+// filteredMembers returns the ids of the members that a members value
+// filter selects. It reads the whole group, which only filters other than
+// `value eq` need.
+func filteredMembers(ctx context.Context, tx queryer, groupRID int64, f scim.Expr) ([]string, error) {
+	ms, err := loadMembers(ctx, tx, groupRID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, m := range ms {
+		if scim.MatchMember(f, m) {
+			ids = append(ids, m.Value)
+		}
+	}
+	return ids, nil
 }
 
 func loadMembers(ctx context.Context, q queryer, groupRID int64) ([]scim.Member, error) {
