@@ -84,6 +84,9 @@ func ParseDateTime(s string) (time.Time, bool) {
 // is listed in schemas, and coerces "True"/"False" strings to booleans.
 // Group members are returned separately, in the order given.
 func Normalize(rt *ResourceType, body map[string]any) (map[string]any, []string, error) {
+	if err := caseDuplicates(body); err != nil {
+		return nil, nil, err
+	}
 	n := &normalizer{rt: rt, out: map[string]any{}}
 	for _, k := range sortedKeys(body) {
 		if err := n.set(k, body[k]); err != nil {
@@ -127,6 +130,27 @@ func checkValueCounts(rt *ResourceType, doc map[string]any) error {
 
 // normalizer accumulates the canonical document and the member ids of one
 // Normalize call.
+// caseDuplicates rejects an object with two keys that differ only in case,
+// such as "userName" and "USERNAME": names are case-insensitive, so that is
+// one attribute given twice, and which value should win is the client's
+// call, not a guess of Roster's. Nested objects are checked too.
+func caseDuplicates(obj map[string]any) error {
+	seen := make(map[string]string, len(obj))
+	for _, k := range sortedKeys(obj) {
+		low := strings.ToLower(k)
+		if prev, dup := seen[low]; dup {
+			return roster.SCIMErrorf(roster.ScimInvalidSyntax, "%q and %q name the same attribute (names are case-insensitive); send it once", prev, k)
+		}
+		seen[low] = k
+		if inner, ok := obj[k].(map[string]any); ok {
+			if err := caseDuplicates(inner); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 type normalizer struct {
 	rt      *ResourceType
 	out     map[string]any

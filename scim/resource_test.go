@@ -487,3 +487,21 @@ func TestAsBool(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeCaseDuplicates(t *testing.T) {
+	rt := NewRegistry().ResourceType(UserType)
+	for _, body := range []string{
+		`{"userName": "a", "USERNAME": "b"}`,
+		`{"userName": "a", "name": {"givenName": "A", "GivenName": "B"}}`,
+		`{"userName": "a", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x", "Department": "y"}}`,
+	} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(body), &m); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Normalize(rt, m)
+		if roster.ErrorSCIMType(err) != roster.ScimInvalidSyntax {
+			t.Errorf("%s: error %v, want invalidSyntax", body, err)
+		}
+	}
+}
