@@ -135,13 +135,16 @@ type Bootstrap struct {
 // Admin is a person or script that manages Roster through the admin API.
 // A server admin (OrgID "") manages every organization; an organization
 // admin only its own. Admins authenticate with a bearer secret of their own,
-// never with a SCIM key.
+// never with a SCIM key. A revoked admin stays stored, so that the list
+// still shows who had access, but its token no longer authenticates: that
+// is how a leaked admin token is taken out of use.
 type Admin struct {
 	ID         string    `json:"id"`
 	OrgID      string    `json:"organization_id,omitempty"`
 	Name       string    `json:"name"`
 	SecretHash []byte    `json:"-"`
 	Created    time.Time `json:"created"`
+	Revoked    bool      `json:"revoked"`
 }
 
 // OAuthClient is an OAuth 2.0 client-credentials client of one directory,
@@ -295,6 +298,13 @@ type AdminStore interface {
 	// CreateAdmin stores an admin.
 	CreateAdmin(ctx context.Context, a *Admin) error
 	// AuthenticateAdmin returns the admin whose secret hashes to hash.
-	// Returns EUNAUTHORIZED.
+	// Returns EUNAUTHORIZED when there is none or it is revoked.
 	AuthenticateAdmin(ctx context.Context, hash []byte) (*Admin, error)
+	// ListAdmins returns the admins of an organization, revoked ones too,
+	// oldest first; orgID "" lists the server admins.
+	ListAdmins(ctx context.Context, orgID string) ([]*Admin, error)
+	// RevokeAdmin revokes an admin of the organization (orgID "": a server
+	// admin) for good. Returns ENOTFOUND for an unknown admin or one of
+	// another organization.
+	RevokeAdmin(ctx context.Context, orgID, id string) error
 }

@@ -90,7 +90,7 @@ func (c *Client) do(ctx context.Context, method string, out any, in any, path ..
 
 // objectName names the object an id in a path refers to, for errors.
 var objectName = map[string]string{
-	"organizations": "organization", "keys": "API key", "directories": "directory (IdP configuration)",
+	"organizations": "organization", "admins": "admin", "keys": "API key", "directories": "directory (IdP configuration)",
 	"oauth-clients": "OAuth client", "secrets": "OAuth client secret",
 }
 
@@ -119,6 +119,16 @@ func (c *Client) GetOrganization(ctx context.Context, orgID string) (*roster.Org
 // CreateAdmin implements manage.API.
 func (c *Client) CreateAdmin(ctx context.Context, orgID string, in manage.AdminInput) (*manage.NewAdmin, error) {
 	return call[*manage.NewAdmin](ctx, c, "POST", in, "organizations", orgID, "admins")
+}
+
+// ListAdmins implements manage.API.
+func (c *Client) ListAdmins(ctx context.Context, orgID string) ([]*roster.Admin, error) {
+	return call[[]*roster.Admin](ctx, c, "GET", nil, "organizations", orgID, "admins")
+}
+
+// RevokeAdmin implements manage.API.
+func (c *Client) RevokeAdmin(ctx context.Context, orgID, adminID string) (*roster.Admin, error) {
+	return call[*roster.Admin](ctx, c, "DELETE", nil, "organizations", orgID, "admins", adminID)
 }
 
 // CreateKey implements manage.API.

@@ -109,6 +109,26 @@ func TestRoundTrip(t *testing.T) {
 	if orgs, err := orgAdmin.ListOrganizations(ctx); err != nil || len(orgs) != 1 || orgs[0].ID != o.ID {
 		t.Errorf("the new admin's token lists %+v, %v; want only its organization", orgs, err)
 	}
+	na2 := must[*manage.NewAdmin](t, "CreateAdmin")(orgAdmin.CreateAdmin(ctx, o.ID, manage.AdminInput{Name: "ops 2"}))
+	admins := must[[]*roster.Admin](t, "ListAdmins")(c.ListAdmins(ctx, o.ID))
+	if len(admins) != 2 || admins[0].ID != na.Admin.ID || admins[1].ID != na2.Admin.ID || admins[0].Revoked || admins[1].Revoked {
+		t.Errorf("ListAdmins = %+v, want ops and ops 2, active", admins)
+	}
+	same(t, "ListAdmins", admins, must[[]*roster.Admin](t, "local ListAdmins")(l.ListAdmins(ctx, o.ID)))
+	same(t, "ListAdmins as the org admin", must[[]*roster.Admin](t, "ListAdmins")(orgAdmin.ListAdmins(ctx, o.ID)), admins)
+	ra := must[*roster.Admin](t, "RevokeAdmin")(orgAdmin.RevokeAdmin(ctx, o.ID, na2.Admin.ID))
+	if !ra.Revoked || ra.ID != na2.Admin.ID || ra.OrgID != o.ID || ra.Name != "ops 2" {
+		t.Errorf("RevokeAdmin = %+v", ra)
+	}
+	same(t, "RevokeAdmin", []*roster.Admin{admins[0], ra}, must[[]*roster.Admin](t, "local ListAdmins")(l.ListAdmins(ctx, o.ID)))
+	if _, err := adminclient.New(e.url, na2.Secret, nil).ListOrganizations(ctx); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+		t.Errorf("the revoked admin's token: %v; want EUNAUTHORIZED", err)
+	}
+	_, err := orgAdmin.RevokeAdmin(ctx, o.ID, na.Admin.ID)
+	wantError(t, "an admin revoking itself", err, roster.EINVALID, "")
+	if !strings.Contains(roster.ErrorMessage(err), "itself") {
+		t.Errorf("the self-revocation error %q does not say why", roster.ErrorMessage(err))
+	}
 
 	nk := must[*manage.NewKey](t, "CreateKey")(c.CreateKey(ctx, o.ID, manage.KeyInput{Name: "entra", Description: "Entra ID", Users: "read", Groups: "none", ExpiresIn: "720h"}))
 	if nk.Secret == "" || nk.Key.Users != "read" || nk.Key.Groups != "none" || nk.Key.Expires == nil || nk.Key.Description != "Entra ID" {
@@ -229,6 +249,12 @@ func TestErrors(t *testing.T) {
 			_, err := api.CreateKey(ctx, o.ID, manage.KeyInput{Name: "k", ExpiresIn: "-1h"})
 			return err
 		}},
+		{"ListAdmins unknown", roster.ENOTFOUND, func(api manage.API) error { _, err := api.ListAdmins(ctx, unknown); return err }},
+		{"RevokeAdmin unknown", roster.ENOTFOUND, func(api manage.API) error { _, err := api.RevokeAdmin(ctx, o.ID, unknown); return err }},
+		{"RevokeAdmin of another organization", roster.ENOTFOUND, func(api manage.API) error {
+			_, err := api.RevokeAdmin(ctx, o.ID, na.Admin.ID)
+			return err
+		}},
 		{"ListKeys unknown", roster.ENOTFOUND, func(api manage.API) error { _, err := api.ListKeys(ctx, unknown); return err }},
 		{"GetKey unknown", roster.ENOTFOUND, func(api manage.API) error { _, err := api.GetKey(ctx, o.ID, unknown); return err }},
 		{"RevokeKey unknown", roster.ENOTFOUND, func(api manage.API) error { _, err := api.RevokeKey(ctx, o.ID, unknown); return err }},
@@ -265,6 +291,8 @@ func TestErrors(t *testing.T) {
 		{"GetKey ..", roster.ENOTFOUND, func(api manage.API) error { _, err := api.GetKey(ctx, o.ID, ".."); return err }},
 		{"GetKey .", roster.ENOTFOUND, func(api manage.API) error { _, err := api.GetKey(ctx, o.ID, "."); return err }},
 		{"RevokeKey empty id", roster.ENOTFOUND, func(api manage.API) error { _, err := api.RevokeKey(ctx, o.ID, ""); return err }},
+		{"RevokeAdmin empty id", roster.ENOTFOUND, func(api manage.API) error { _, err := api.RevokeAdmin(ctx, o.ID, ""); return err }},
+		{"RevokeAdmin ..", roster.ENOTFOUND, func(api manage.API) error { _, err := api.RevokeAdmin(ctx, o.ID, ".."); return err }},
 		{"CreateKey on ..", roster.ENOTFOUND, func(api manage.API) error {
 			_, err := api.CreateKey(ctx, "..", manage.KeyInput{Name: "k"})
 			return err

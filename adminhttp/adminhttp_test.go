@@ -210,7 +210,7 @@ func (s *server) newOrg(name string) orgObjects {
 	var c manage.NewOAuthClient
 	s.must("POST", "/v1/admin/organizations/"+o.ID+"/directories/"+d.ID+"/oauth-clients", s.root, map[string]any{"name": name + " client"}, 201, &c)
 	return orgObjects{
-		ids:        ids{"org": o.ID, "key": k.Key.ID, "dir": d.ID, "client": c.Client.ID, "secret": c.SecretID, "name": "generic"},
+		ids:        ids{"org": o.ID, "admin": a.Admin.ID, "key": k.Key.ID, "dir": d.ID, "client": c.Client.ID, "secret": c.SecretID, "name": "generic"},
 		adminToken: a.Secret, keySecret: k.Secret,
 	}
 }
@@ -245,7 +245,9 @@ var wantRoutes = []string{
 	"GET /v1/admin/organizations",
 	"POST /v1/admin/organizations",
 	"GET /v1/admin/organizations/{org}",
+	"GET /v1/admin/organizations/{org}/admins",
 	"POST /v1/admin/organizations/{org}/admins",
+	"DELETE /v1/admin/organizations/{org}/admins/{admin}",
 	"GET /v1/admin/organizations/{org}/keys",
 	"POST /v1/admin/organizations/{org}/keys",
 	"GET /v1/admin/organizations/{org}/keys/{key}",
@@ -330,6 +332,18 @@ func TestHappyPaths(t *testing.T) {
 	if adm, _ := na["admin"].(map[string]any); !strings.HasPrefix(tok, "rsa_") || adm["organization_id"] != org.ID || adm["name"] != "ops" {
 		t.Errorf("created admin %v", na)
 	}
+	v["admin"], _ = na["admin"].(map[string]any)["id"].(string)
+	var admins []map[string]any
+	call("GET", "/v1/admin/organizations/{org}/admins", nil, 200, &admins)
+	if len(admins) != 1 || admins[0]["id"] != v["admin"] || admins[0]["revoked"] != false || admins[0]["token"] != nil {
+		t.Errorf("admins %v", admins)
+	}
+	var ra roster.Admin
+	call("DELETE", "/v1/admin/organizations/{org}/admins/{admin}", nil, 200, &ra)
+	if !ra.Revoked || ra.ID != v["admin"] || ra.OrgID != org.ID {
+		t.Errorf("DELETE admin answered %+v; want the revoked admin", ra)
+	}
+	wantError(t, "the revoked admin's token", s.admin("GET", fill("/v1/admin/organizations/{org}", v), tok, nil), 401, roster.EUNAUTHORIZED)
 
 	var nk manage.NewKey
 	call("POST", "/v1/admin/organizations/{org}/keys", map[string]any{"name": "entra", "description": "Entra ID", "users": "read", "groups": "none", "expires_in": "8760h"}, 201, &nk)
@@ -470,12 +484,12 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
-// state is an organization's keys, directories and clients as the server
-// admin sees them.
+// state is an organization's admins, keys, directories and clients as the
+// server admin sees them.
 func (s *server) state(org string) string {
 	s.t.Helper()
 	var b strings.Builder
-	for _, p := range []string{"/keys", "/directories"} {
+	for _, p := range []string{"/admins", "/keys", "/directories"} {
 		r := s.admin("GET", "/v1/admin/organizations/"+org+p, s.root, nil)
 		b.Write(r.body)
 	}
@@ -505,7 +519,7 @@ func TestOrgAdminIsolation(t *testing.T) {
 		if !strings.Contains(strings.TrimPrefix(rt.path, "/v1/admin/organizations/{org}"), "{") {
 			continue // no object id: covered by the organization check
 		}
-		mixed := ids{"org": a.ids["org"], "key": b.ids["key"], "dir": b.ids["dir"], "client": b.ids["client"], "secret": b.ids["secret"], "name": "generic"}
+		mixed := ids{"org": a.ids["org"], "admin": b.ids["admin"], "key": b.ids["key"], "dir": b.ids["dir"], "client": b.ids["client"], "secret": b.ids["secret"], "name": "generic"}
 		body := validBody(rt, a.ids)
 		r = s.admin(rt.method, fill(rt.path, mixed), a.adminToken, body)
 		wantError(t, "A's admin: "+rt.method+" "+rt.path+" of A with B's ids", r, http.StatusNotFound, roster.ENOTFOUND)
@@ -544,6 +558,54 @@ func TestOrgAdminIsolation(t *testing.T) {
 			t.Errorf("A's admin: %s %s of A: %d %s", rt.method, rt.path, r.status, r.body)
 		}
 	}
+}
+
+// TestAdminRevocation: an organization admin lists its organization's
+// admins and revokes a colleague, whose token then gets 401 on every
+// route; revoking itself is refused with 400, so nobody locks themselves
+// out by accident.
+func TestAdminRevocation(t *testing.T) {
+	s := newServer(t)
+	a, b := s.newOrg("A"), s.newOrg("B")
+	admins := fill("/v1/admin/organizations/{org}/admins", a.ids)
+	var col manage.NewAdmin
+	s.must("POST", admins, a.adminToken, map[string]any{"name": "colleague"}, 201, &col)
+	var list []roster.Admin
+	s.must("GET", admins, a.adminToken, nil, 200, &list)
+	if len(list) != 2 || list[0].ID != a.ids["admin"] || list[1].ID != col.Admin.ID || list[0].Revoked || list[1].Revoked {
+		t.Fatalf("A's admins %+v; want A's admin and the colleague, both active", list)
+	}
+
+	r := s.admin("DELETE", admins+"/"+a.ids["admin"], a.adminToken, nil)
+	wantError(t, "A's admin revoking itself", r, http.StatusBadRequest, roster.EINVALID)
+	if !strings.Contains(string(r.body), "itself") {
+		t.Errorf("the self-revocation error does not say why: %s", r.body)
+	}
+	s.must("GET", admins, a.adminToken, nil, 200, nil)
+
+	// The colleague works until it is revoked.
+	s.must("GET", admins, col.Secret, nil, 200, nil)
+	var revoked roster.Admin
+	s.must("DELETE", admins+"/"+col.Admin.ID, a.adminToken, nil, 200, &revoked)
+	if !revoked.Revoked || revoked.ID != col.Admin.ID || revoked.Name != "colleague" {
+		t.Errorf("DELETE admin answered %+v", revoked)
+	}
+	for _, rt := range routes {
+		r := s.request(rt.method, fill(rt.path, a.ids), "Bearer "+col.Secret, validBody(rt, a.ids))
+		wantError(t, "the revoked colleague: "+rt.method+" "+rt.path, r, http.StatusUnauthorized, roster.EUNAUTHORIZED)
+	}
+	s.must("GET", admins, a.adminToken, nil, 200, &list)
+	if len(list) != 2 || list[0].Revoked || !list[1].Revoked {
+		t.Errorf("A's admins after revoking the colleague: %+v; want it listed as revoked", list)
+	}
+	// Revoking is idempotent, and other organizations are untouched.
+	s.must("DELETE", admins+"/"+col.Admin.ID, a.adminToken, nil, 200, nil)
+	wantError(t, "revoking an unknown admin", s.admin("DELETE", admins+"/"+roster.NewID(), a.adminToken, nil), 404, roster.ENOTFOUND)
+	s.must("GET", fill("/v1/admin/organizations/{org}/admins", b.ids), b.adminToken, nil, 200, nil)
+
+	// The server admin can revoke an organization's last admin.
+	s.must("DELETE", admins+"/"+a.ids["admin"], s.root, nil, 200, &revoked)
+	wantError(t, "A's admin after the server admin revoked it", s.admin("GET", admins, a.adminToken, nil), 401, roster.EUNAUTHORIZED)
 }
 
 // TestBadBodies: every route with a body refuses unknown fields, bad JSON

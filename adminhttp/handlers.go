@@ -29,6 +29,16 @@ func getOrg(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
 	return ok(ss.GetOrganization(r.Context(), r.PathValue("org")))
 }
 
+func listAdmins(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.ListAdmins(r.Context(), r.PathValue("org")))
+}
+
+// revokeAdmin answers with the revoked admin, as revokeKey does, so the
+// caller sees the new state without another request.
+func revokeAdmin(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.RevokeAdmin(r.Context(), r.PathValue("org"), r.PathValue("admin")))
+}
+
 func listKeys(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
 	return ok(ss.ListKeys(r.Context(), r.PathValue("org")))
 }

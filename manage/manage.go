@@ -24,6 +24,8 @@ type API interface {
 	GetOrganization(ctx context.Context, orgID string) (*roster.Organization, error)
 
 	CreateAdmin(ctx context.Context, orgID string, in AdminInput) (*NewAdmin, error)
+	ListAdmins(ctx context.Context, orgID string) ([]*roster.Admin, error)
+	RevokeAdmin(ctx context.Context, orgID, adminID string) (*roster.Admin, error)
 
 	CreateKey(ctx context.Context, orgID string, in KeyInput) (*NewKey, error)
 	ListKeys(ctx context.Context, orgID string) ([]*roster.APIKey, error)

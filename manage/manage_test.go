@@ -17,9 +17,9 @@ import (
 	"github.com/roster-scim/roster/sqlite"
 )
 
-// world is a store with two organizations, each with an org admin, a key,
-// a directory accepting it, and an OAuth client with one secret, all made
-// through the service as the server admin.
+// world is a store with two organizations, each with two org admins, a
+// key, a directory accepting it, and an OAuth client with one secret, all
+// made through the service as the server admin.
 type world struct {
 	t   *testing.T
 	ctx context.Context
@@ -41,6 +41,10 @@ type org struct {
 	Client    *manage.NewOAuthClient
 	SecretID  string // the client's first secret
 	KeySecret string
+	// Colleague is a second admin of the organization, the one callsOn
+	// revokes: an admin may not revoke itself.
+	Colleague    *roster.Admin
+	ColleagueTok string
 }
 
 // newWorld opens a store in t.TempDir() and bootstraps it the way
@@ -83,6 +87,10 @@ func (w *world) newOrg(name string) org {
 	if err != nil {
 		w.t.Fatalf("CreateAdmin: %v", err)
 	}
+	col, err := w.root.CreateAdmin(w.ctx, o.ID, manage.AdminInput{Name: name + " colleague"})
+	if err != nil {
+		w.t.Fatalf("CreateAdmin: %v", err)
+	}
 	k, err := w.root.CreateKey(w.ctx, o.ID, manage.KeyInput{Name: name + " key"})
 	if err != nil {
 		w.t.Fatalf("CreateKey: %v", err)
@@ -95,7 +103,8 @@ func (w *world) newOrg(name string) org {
 	if err != nil {
 		w.t.Fatalf("CreateOAuthClient: %v", err)
 	}
-	return org{ID: o.ID, Admin: a.Admin, AdminTok: a.Secret, As: w.svc.As(a.Admin), Key: k, KeySecret: k.Secret, Dir: d, Client: c, SecretID: c.SecretID}
+	return org{ID: o.ID, Admin: a.Admin, AdminTok: a.Secret, As: w.svc.As(a.Admin), Key: k, KeySecret: k.Secret, Dir: d, Client: c, SecretID: c.SecretID,
+		Colleague: col.Admin, ColleagueTok: col.Secret}
 }
 
 func wantCode(t *testing.T, what string, err error, code string) {
@@ -124,6 +133,7 @@ func TestValidation(t *testing.T) {
 		}},
 		{"org: long name", func() error { _, err := s.CreateOrganization(ctx, manage.OrganizationInput{Name: long}); return err }},
 		{"admin: empty name", func() error { _, err := s.CreateAdmin(ctx, a.ID, manage.AdminInput{}); return err }},
+		{"admin: revoke itself", func() error { _, err := a.As.RevokeAdmin(ctx, a.ID, a.Admin.ID); return err }},
 		{"key: empty name", func() error { _, err := s.CreateKey(ctx, a.ID, manage.KeyInput{}); return err }},
 		{"key: long name", func() error { _, err := s.CreateKey(ctx, a.ID, manage.KeyInput{Name: long}); return err }},
 		{"key: bad users privilege", func() error {
@@ -325,7 +335,7 @@ type call struct {
 // the objects' organization, to mix one organization's id with another's
 // objects). Destructive calls come last.
 func callsOn(orgID string, o org) []call {
-	keyID, dirID, clientID := o.Key.Key.ID, o.Dir.ID, o.Client.Client.ID
+	keyID, dirID, clientID, adminID := o.Key.Key.ID, o.Dir.ID, o.Client.Client.ID, o.Colleague.ID
 	return []call{
 		{"GetOrganization", func(ctx context.Context, api manage.API) error {
 			_, err := api.GetOrganization(ctx, orgID)
@@ -335,6 +345,7 @@ func callsOn(orgID string, o org) []call {
 			_, err := api.CreateAdmin(ctx, orgID, manage.AdminInput{Name: "intruder"})
 			return err
 		}},
+		{"ListAdmins", func(ctx context.Context, api manage.API) error { _, err := api.ListAdmins(ctx, orgID); return err }},
 		{"CreateKey", func(ctx context.Context, api manage.API) error {
 			_, err := api.CreateKey(ctx, orgID, manage.KeyInput{Name: "intruder"})
 			return err
@@ -372,6 +383,10 @@ func callsOn(orgID string, o org) []call {
 		{"RevokeOAuthSecret", func(ctx context.Context, api manage.API) error {
 			return api.RevokeOAuthSecret(ctx, orgID, clientID, o.SecretID)
 		}},
+		{"RevokeAdmin", func(ctx context.Context, api manage.API) error {
+			_, err := api.RevokeAdmin(ctx, orgID, adminID)
+			return err
+		}},
 		{"RevokeKey", func(ctx context.Context, api manage.API) error {
 			_, err := api.RevokeKey(ctx, orgID, keyID)
 			return err
@@ -396,9 +411,11 @@ func apiMethods() []string {
 func (w *world) snapshot(o org) string {
 	w.t.Helper()
 	var b strings.Builder
+	as, _ := w.root.ListAdmins(w.ctx, o.ID)
 	ks, _ := w.root.ListKeys(w.ctx, o.ID)
 	ds, _ := w.root.ListDirectories(w.ctx, o.ID)
 	enc := json.NewEncoder(&b)
+	_ = enc.Encode(as)
 	_ = enc.Encode(ks)
 	_ = enc.Encode(ds)
 	for _, d := range ds {
@@ -425,7 +442,7 @@ func TestOrgAdminIsolation(t *testing.T) {
 	// A's own organization id with B's objects.
 	for _, c := range callsOn(a.ID, b) {
 		switch c.method {
-		case "GetOrganization", "CreateAdmin", "CreateKey", "ListKeys", "ListDirectories":
+		case "GetOrganization", "CreateAdmin", "ListAdmins", "CreateKey", "ListKeys", "ListDirectories":
 			continue // no object id of B in these
 		case "CreateDirectory":
 			// B's key id in A's directory is not a key of A.
@@ -505,10 +522,10 @@ func TestNoExistenceOracle(t *testing.T) {
 	w := newWorld(t)
 	a, b := w.A, w.B
 	ghost := org{ID: roster.NewID(), Key: &manage.NewKey{Key: &roster.APIKey{ID: roster.NewID()}}, Dir: &roster.Directory{ID: roster.NewID()},
-		Client: &manage.NewOAuthClient{Client: &roster.OAuthClient{ID: roster.NewID()}}, SecretID: roster.NewID()}
+		Client: &manage.NewOAuthClient{Client: &roster.OAuthClient{ID: roster.NewID()}}, SecretID: roster.NewID(), Colleague: &roster.Admin{ID: roster.NewID()}}
 	norm := func(err error, o org) string {
 		m := roster.ErrorCode(err) + ": " + roster.ErrorMessage(err)
-		for _, id := range []string{o.ID, o.Key.Key.ID, o.Dir.ID, o.Client.Client.ID, o.SecretID} {
+		for _, id := range []string{o.ID, o.Key.Key.ID, o.Dir.ID, o.Client.Client.ID, o.SecretID, o.Colleague.ID} {
 			m = strings.ReplaceAll(m, id, "<id>")
 		}
 		return m
@@ -518,7 +535,7 @@ func TestNoExistenceOracle(t *testing.T) {
 		for i := range real {
 			if orgID.b == a.ID {
 				switch real[i].method {
-				case "GetOrganization", "CreateAdmin", "CreateKey", "ListKeys", "ListDirectories":
+				case "GetOrganization", "CreateAdmin", "ListAdmins", "CreateKey", "ListKeys", "ListDirectories":
 					continue // no object id: these succeed on A
 				case "CreateDirectory":
 					continue // names a key, which is EINVALID either way
@@ -546,6 +563,9 @@ func TestOrgAdminOwnOrganization(t *testing.T) {
 	}
 	if k, _ := w.root.GetKey(w.ctx, w.A.ID, w.A.Key.Key.ID); k == nil || !k.Revoked {
 		t.Errorf("A's key after RevokeKey: %+v", k)
+	}
+	if _, err := w.db.AuthenticateAdmin(w.ctx, roster.HashSecret(w.A.ColleagueTok)); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+		t.Errorf("A's colleague after RevokeAdmin: %v; want its token refused", err)
 	}
 	// The admin created by an org admin is an admin of that organization.
 	na, err := w.A.As.CreateAdmin(w.ctx, w.A.ID, manage.AdminInput{Name: "colleague"})
@@ -633,8 +653,9 @@ func TestSecretsShownOnce(t *testing.T) {
 	key, _ := s.GetKey(ctx, a.ID, a.Key.Key.ID)
 	clients, _ := s.ListOAuthClients(ctx, a.ID, a.Dir.ID)
 	dirs, _ := s.ListDirectories(ctx, a.ID)
+	admins, _ := s.ListAdmins(ctx, a.ID)
 	for what, v := range map[string]any{
-		"ListKeys": keys, "GetKey": key, "NewKey.Key": a.Key.Key, "ListOAuthClients": clients,
+		"ListAdmins": admins, "ListKeys": keys, "GetKey": key, "NewKey.Key": a.Key.Key, "ListOAuthClients": clients,
 		"NewOAuthClient.Client": a.Client.Client, "NewAdmin.Admin": a.Admin, "ListDirectories": dirs,
 	} {
 		b, err := json.Marshal(v)
@@ -664,6 +685,12 @@ func TestSecretsShownOnce(t *testing.T) {
 	}
 	if len(keys) != 1 || keys[0].SecretHash != nil || key.SecretHash != nil {
 		t.Errorf("keys read back carry hashes: %+v, %+v", keys, key)
+	}
+	// So has the admin JSON.
+	for f := range jsonMap(t, admins[0]) {
+		if !slices.Contains([]string{"id", "organization_id", "name", "created", "revoked"}, f) {
+			t.Errorf("Admin JSON has an undocumented field %q", f)
+		}
 	}
 }
 
@@ -742,6 +769,81 @@ func TestKeysAndDirectories(t *testing.T) {
 	wantCode(t, "ListOAuthClients of a deleted directory", err, roster.ENOTFOUND)
 	wantCode(t, "RevokeOAuthSecret of a deleted directory's client", s.RevokeOAuthSecret(ctx, a.ID, a.Client.Client.ID, a.SecretID), roster.ENOTFOUND)
 	wantCode(t, "DeleteDirectory twice", s.DeleteDirectory(ctx, a.ID, a.Dir.ID), roster.ENOTFOUND)
+}
+
+// TestAdmins: an organization's admins are listed, revoked ones too, and a
+// revoked admin's token stops working at once; an admin cannot revoke
+// itself, so nobody locks themselves out by accident.
+func TestAdmins(t *testing.T) {
+	w := newWorld(t)
+	ctx, a := w.ctx, w.A
+	ids := func(as []*roster.Admin) []string {
+		var out []string
+		for _, ad := range as {
+			out = append(out, ad.ID)
+		}
+		return out
+	}
+	as, err := a.As.ListAdmins(ctx, a.ID)
+	if err != nil || !slices.Equal(ids(as), []string{a.Admin.ID, a.Colleague.ID}) {
+		t.Fatalf("ListAdmins(A) = %v, %v; want A's admin and colleague", ids(as), err)
+	}
+	if as[0].Name != a.Admin.Name || as[0].OrgID != a.ID || !as[0].Created.Equal(a.Admin.Created) || as[0].Revoked {
+		t.Errorf("ListAdmins(A)[0] = %+v, want %+v", as[0], a.Admin)
+	}
+	same, err := w.root.ListAdmins(ctx, a.ID)
+	if err != nil || !reflect.DeepEqual(same, as) {
+		t.Errorf("the server admin lists A's admins %+v, %v; want what A's admin sees", same, err)
+	}
+
+	// Revoking oneself is refused with a message that says why, and the
+	// token keeps working.
+	_, err = a.As.RevokeAdmin(ctx, a.ID, a.Admin.ID)
+	wantCode(t, "A's admin revokes itself", err, roster.EINVALID)
+	if msg := roster.ErrorMessage(err); !strings.Contains(msg, "itself") {
+		t.Errorf("the self-revocation error %q does not say why", msg)
+	}
+	if _, err := w.db.AuthenticateAdmin(ctx, roster.HashSecret(a.AdminTok)); err != nil {
+		t.Errorf("A's admin after refusing its self-revocation: %v", err)
+	}
+
+	ra, err := a.As.RevokeAdmin(ctx, a.ID, a.Colleague.ID)
+	if err != nil || ra.ID != a.Colleague.ID || !ra.Revoked || ra.OrgID != a.ID || ra.Name != a.Colleague.Name {
+		t.Fatalf("RevokeAdmin(colleague) = %+v, %v; want the revoked colleague", ra, err)
+	}
+	if _, err := w.db.AuthenticateAdmin(ctx, roster.HashSecret(a.ColleagueTok)); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+		t.Errorf("the revoked colleague's token: %v; want EUNAUTHORIZED", err)
+	}
+	if _, err := w.db.AuthenticateAdmin(ctx, roster.HashSecret(a.AdminTok)); err != nil {
+		t.Errorf("A's admin after revoking its colleague: %v", err)
+	}
+	if _, err := w.db.AuthenticateAdmin(ctx, roster.HashSecret(w.B.ColleagueTok)); err != nil {
+		t.Errorf("B's colleague after A revoked its own: %v", err)
+	}
+	as, _ = a.As.ListAdmins(ctx, a.ID)
+	if len(as) != 2 || as[0].Revoked || !as[1].Revoked {
+		t.Errorf("ListAdmins(A) after revoking the colleague: %+v; want it listed as revoked", as)
+	}
+	if again, err := a.As.RevokeAdmin(ctx, a.ID, a.Colleague.ID); err != nil || !again.Revoked {
+		t.Errorf("revoking a revoked admin again: %+v, %v", again, err)
+	}
+	_, err = a.As.RevokeAdmin(ctx, a.ID, roster.NewID())
+	wantCode(t, "RevokeAdmin of an unknown admin", err, roster.ENOTFOUND)
+
+	// The server admin may revoke an organization's last admin: it can
+	// always create another.
+	if ra, err := w.root.RevokeAdmin(ctx, a.ID, a.Admin.ID); err != nil || !ra.Revoked {
+		t.Errorf("the server admin revokes A's admin: %+v, %v", ra, err)
+	}
+	if _, err := w.db.AuthenticateAdmin(ctx, roster.HashSecret(a.AdminTok)); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
+		t.Errorf("A's admin after the server admin revoked it: %v", err)
+	}
+	// Server admins belong to no organization, and the API has no
+	// organization "" for them, as CreateAdmin has none.
+	_, err = w.root.ListAdmins(ctx, "")
+	wantCode(t, "ListAdmins without an organization", err, roster.ENOTFOUND)
+	_, err = w.root.RevokeAdmin(ctx, "", w.A.Admin.ID)
+	wantCode(t, "RevokeAdmin without an organization", err, roster.ENOTFOUND)
 }
 
 func sortedCopy(s []string) []string {

@@ -56,6 +56,41 @@ func (ss *Session) CreateAdmin(ctx context.Context, orgID string, in AdminInput)
 	return &NewAdmin{Admin: a, Secret: secret}, nil
 }
 
+// ListAdmins returns an organization's admins, revoked ones too, without
+// secrets: an admin checks there who can manage the organization.
+func (ss *Session) ListAdmins(ctx context.Context, orgID string) ([]*roster.Admin, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	return ss.s.store.ListAdmins(ctx, orgID)
+}
+
+// RevokeAdmin revokes an admin of an organization; requests with its token
+// get 401 from then on. This is how a leaked admin token is taken out of
+// use. An admin may not revoke itself: with no other admin left, the
+// organization would be locked out until a server admin steps in.
+func (ss *Session) RevokeAdmin(ctx context.Context, orgID, adminID string) (*roster.Admin, error) {
+	if _, err := ss.org(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if ss.actor.OrgID == orgID && adminID == ss.actor.ID {
+		return nil, roster.Errorf(roster.EINVALID, "an admin cannot revoke itself; have another admin of the organization (or a server admin) revoke %q", adminID)
+	}
+	if err := ss.s.store.RevokeAdmin(ctx, orgID, adminID); err != nil {
+		return nil, err
+	}
+	admins, err := ss.s.store.ListAdmins(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range admins {
+		if a.ID == adminID {
+			return a, nil
+		}
+	}
+	return nil, roster.Errorf(roster.ENOTFOUND, "no admin with id %q", adminID)
+}
+
 // NewAdminSecret returns a new admin token and its hash. The "rsa_" prefix
 // tells it apart from SCIM keys ("rst_") in a scanner's report.
 func NewAdminSecret() (string, []byte) {

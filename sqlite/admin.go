@@ -540,17 +540,21 @@ func (db *DB) CreateAccessToken(ctx context.Context, t *roster.AccessToken) erro
 	return tx.Commit()
 }
 
+// adminOrg is how an admin's organization is stored: NULL for a server
+// admin, so that the foreign key to organizations holds for the others.
+func adminOrg(orgID string) sql.NullString {
+	return sql.NullString{String: orgID, Valid: orgID != ""}
+}
+
 func insertAdmin(ctx context.Context, tx queryer, a *roster.Admin) error {
-	var org sql.NullString
-	if a.OrgID != "" {
-		org = sql.NullString{String: a.OrgID, Valid: true}
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO admins (id, org_id, name, secret_hash, created) VALUES (?, ?, ?, ?, ?)`, a.ID, org, a.Name, a.SecretHash, micros(a.Created))
+	_, err := tx.ExecContext(ctx, `INSERT INTO admins (id, org_id, name, secret_hash, created) VALUES (?, ?, ?, ?, ?)`, a.ID, adminOrg(a.OrgID), a.Name, a.SecretHash, micros(a.Created))
 	return err
 }
 
 // CreateAdmin stores an admin. An admin whose secret is already stored is a
 // conflict, which lets `serve` re-apply ROSTER_ADMIN_TOKEN at every start.
+// A revoked admin keeps its secret, so re-applying a revoked token does not
+// bring it back.
 func (db *DB) CreateAdmin(ctx context.Context, a *roster.Admin) error {
 	a.Created = db.now()
 	err := insertAdmin(ctx, db.write, a)
@@ -560,18 +564,62 @@ func (db *DB) CreateAdmin(ctx context.Context, a *roster.Admin) error {
 	return err
 }
 
-// AuthenticateAdmin finds an admin by secret hash.
-func (db *DB) AuthenticateAdmin(ctx context.Context, hash []byte) (*roster.Admin, error) {
+const selectAdmin = `SELECT id, org_id, name, secret_hash, created, revoked FROM admins`
+
+func scanAdmin(row interface{ Scan(...any) error }) (*roster.Admin, error) {
 	a := &roster.Admin{}
 	var org sql.NullString
 	var created int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, org_id, name, secret_hash, created FROM admins WHERE secret_hash = ?`, hash).
-		Scan(&a.ID, &org, &a.Name, &a.SecretHash, &created)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && subtle.ConstantTimeCompare(a.SecretHash, hash) != 1 {
-		return nil, roster.Errorf(roster.EUNAUTHORIZED, "the admin token is not valid")
-	} else if err != nil {
+	if err := row.Scan(&a.ID, &org, &a.Name, &a.SecretHash, &created, &a.Revoked); err != nil {
 		return nil, err
 	}
 	a.OrgID, a.Created = org.String, fromMicros(created)
 	return a, nil
+}
+
+// AuthenticateAdmin finds an admin by secret hash. A revoked admin gets the
+// answer an unknown token gets, so the answer does not tell which tokens
+// once worked.
+func (db *DB) AuthenticateAdmin(ctx context.Context, hash []byte) (*roster.Admin, error) {
+	a, err := scanAdmin(db.read.QueryRowContext(ctx, selectAdmin+` WHERE secret_hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (subtle.ConstantTimeCompare(a.SecretHash, hash) != 1 || a.Revoked) {
+		return nil, roster.Errorf(roster.EUNAUTHORIZED, "the admin token is not valid")
+	} else if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ListAdmins returns the admins of an organization, or the server admins
+// for orgID "", oldest first. Revoked admins stay listed, so an audit
+// still sees who had access.
+func (db *DB) ListAdmins(ctx context.Context, orgID string) ([]*roster.Admin, error) {
+	rows, err := db.read.QueryContext(ctx, selectAdmin+` WHERE org_id IS ? ORDER BY created, id`, adminOrg(orgID))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*roster.Admin{}
+	for rows.Next() {
+		a, err := scanAdmin(rows)
+		if err != nil {
+			return nil, err
+		}
+		a.SecretHash = nil // lists never carry secrets, not even hashed
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAdmin marks an admin revoked; its token stops working at once,
+// since every admin request authenticates anew.
+func (db *DB) RevokeAdmin(ctx context.Context, orgID, id string) error {
+	res, err := db.write.ExecContext(ctx, `UPDATE admins SET revoked = 1 WHERE org_id IS ? AND id = ?`, adminOrg(orgID), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("admin", id)
+	}
+	return nil
 }

@@ -24,6 +24,7 @@ var adminTests = []struct {
 	{"AdminOAuthClients", testAdminOAuthClients},
 	{"AdminAccessTokens", testAdminAccessTokens},
 	{"AdminAdmins", testAdminAdmins},
+	{"AdminRevokeAdmins", testAdminRevokeAdmins},
 	{"AuthenticateRotation", testAuthenticateRotation},
 	{"AuthenticateRevokedExpired", testAuthenticateRevokedExpired},
 	{"AuthenticateUnattached", testAuthenticateUnattached},
@@ -576,6 +577,116 @@ func testAdminAdmins(f *fixture) {
 	}
 	// An admin secret is no SCIM key.
 	f.authDenied("an admin secret on a directory", a.Dir.ID, orgSecret)
+}
+
+func adminIDs(as []*roster.Admin) []string {
+	out := []string{}
+	for _, a := range as {
+		out = append(out, a.ID)
+	}
+	return out
+}
+
+// testAdminRevokeAdmins: admins are listed per organization (server admins
+// under ""), a revoked admin's token stops authenticating at once while
+// the admin stays listed, and no organization lists or revokes another's
+// admins, even knowing their ids.
+func testAdminRevokeAdmins(f *fixture) {
+	t, a, b := f.t, f.A, f.B
+	servers, err := f.Admin.ListAdmins(f.ctx, "")
+	if err != nil {
+		t.Fatalf("ListAdmins of server admins: %v", err)
+	}
+	newAdmin := func(orgID, name string) (*roster.Admin, string) {
+		t.Helper()
+		secret, hash := roster.NewSecret()
+		ad := &roster.Admin{ID: roster.NewID(), OrgID: orgID, Name: name, SecretHash: hash}
+		if err := f.Admin.CreateAdmin(f.ctx, ad); err != nil {
+			t.Fatalf("CreateAdmin %s: %v", name, err)
+		}
+		return ad, secret
+	}
+	authOK := func(what, secret, wantID string) {
+		t.Helper()
+		if got, err := f.Admin.AuthenticateAdmin(f.ctx, roster.HashSecret(secret)); err != nil || got.ID != wantID || got.Revoked {
+			t.Errorf("%s: AuthenticateAdmin = %+v, %v; want admin %s", what, got, err, wantID)
+		}
+	}
+	authDenied := func(what, secret string) {
+		t.Helper()
+		got, err := f.Admin.AuthenticateAdmin(f.ctx, roster.HashSecret(secret))
+		if got != nil {
+			t.Errorf("%s: AuthenticateAdmin returned %+v", what, got)
+		}
+		wantError(t, what, err, roster.EUNAUTHORIZED, "")
+	}
+	root, rootSecret := newAdmin("", "root")
+	a1, a1Secret := newAdmin(a.Org.ID, "A one")
+	a2, a2Secret := newAdmin(a.Org.ID, "A two")
+	b1, b1Secret := newAdmin(b.Org.ID, "B one")
+
+	as, err := f.Admin.ListAdmins(f.ctx, a.Org.ID)
+	if err != nil {
+		t.Fatalf("ListAdmins(A): %v", err)
+	}
+	if !slices.Equal(adminIDs(as), []string{a1.ID, a2.ID}) {
+		t.Errorf("ListAdmins(A) = %v, want A's two admins oldest first %v", adminIDs(as), []string{a1.ID, a2.ID})
+	}
+	for i, want := range []*roster.Admin{a1, a2} {
+		if i < len(as) && (as[i].OrgID != a.Org.ID || as[i].Name != want.Name || !as[i].Created.Equal(want.Created) || as[i].Revoked) {
+			t.Errorf("ListAdmins(A)[%d] = %+v, want %+v", i, as[i], want)
+		}
+	}
+	if bs, err := f.Admin.ListAdmins(f.ctx, b.Org.ID); err != nil || !slices.Equal(adminIDs(bs), []string{b1.ID}) {
+		t.Errorf("ListAdmins(B) = %v, %v; want only B's admin %s", adminIDs(bs), err, b1.ID)
+	}
+	if ss, err := f.Admin.ListAdmins(f.ctx, ""); err != nil || !slices.Equal(adminIDs(ss), append(adminIDs(servers), root.ID)) {
+		t.Errorf("ListAdmins(\"\") = %v, %v; want the server admins %v and no organization's", adminIDs(ss), err, append(adminIDs(servers), root.ID))
+	}
+	if xs, err := f.Admin.ListAdmins(f.ctx, roster.NewID()); err != nil || len(xs) != 0 {
+		t.Errorf("ListAdmins of an unknown organization = %v, %v; want none", adminIDs(xs), err)
+	}
+
+	// Nobody reaches an admin through another organization's id, nor an
+	// organization admin through the server scope, nor the reverse.
+	wantError(t, "RevokeAdmin(B, A's admin)", f.Admin.RevokeAdmin(f.ctx, b.Org.ID, a1.ID), roster.ENOTFOUND, "")
+	wantError(t, "RevokeAdmin(\"\", A's admin)", f.Admin.RevokeAdmin(f.ctx, "", a1.ID), roster.ENOTFOUND, "")
+	wantError(t, "RevokeAdmin(A, a server admin)", f.Admin.RevokeAdmin(f.ctx, a.Org.ID, root.ID), roster.ENOTFOUND, "")
+	wantError(t, "RevokeAdmin of an unknown admin", f.Admin.RevokeAdmin(f.ctx, a.Org.ID, roster.NewID()), roster.ENOTFOUND, "")
+	authOK("A's admin after B tried to revoke it", a1Secret, a1.ID)
+	authOK("the server admin after A tried to revoke it", rootSecret, root.ID)
+
+	if err := f.Admin.RevokeAdmin(f.ctx, a.Org.ID, a1.ID); err != nil {
+		t.Fatalf("RevokeAdmin: %v", err)
+	}
+	authDenied("a revoked admin", a1Secret)
+	authOK("the other admin of the organization", a2Secret, a2.ID)
+	authOK("another organization's admin", b1Secret, b1.ID)
+	if err := f.Admin.RevokeAdmin(f.ctx, a.Org.ID, a1.ID); err != nil {
+		t.Errorf("revoking a revoked admin again: %v", err)
+	}
+	as, err = f.Admin.ListAdmins(f.ctx, a.Org.ID)
+	if err != nil || len(as) != 2 {
+		t.Fatalf("ListAdmins(A) after revoking: %d admins (%v); revoked admins must stay listed", len(as), err)
+	}
+	for _, ad := range as {
+		if ad.Revoked != (ad.ID == a1.ID) {
+			t.Errorf("ListAdmins(A): admin %s revoked = %v", ad.Name, ad.Revoked)
+		}
+	}
+
+	// A server admin is revoked in the server scope.
+	if err := f.Admin.RevokeAdmin(f.ctx, "", root.ID); err != nil {
+		t.Fatalf("RevokeAdmin of a server admin: %v", err)
+	}
+	authDenied("a revoked server admin", rootSecret)
+
+	// A revoked token cannot come back: storing its secret again is still
+	// a conflict, so `serve` re-applying an old ROSTER_ADMIN_TOKEN does not
+	// revive it.
+	again := &roster.Admin{ID: roster.NewID(), Name: "root again", SecretHash: roster.HashSecret(rootSecret)}
+	wantError(t, "CreateAdmin with a revoked admin's secret", f.Admin.CreateAdmin(f.ctx, again), roster.ECONFLICT, "")
+	authDenied("a revoked server admin after re-creating it", rootSecret)
 }
 
 // testAuthenticateRotation: a directory accepts two active keys at once,

@@ -45,6 +45,25 @@ var adminCommands = []adminCommand{
 		}
 		return a, fmt.Sprintf("Created admin %s of organization %s.\nAdmin token (shown once, store it now): %s\n", a.Admin.ID, v.org, a.Secret), nil
 	}},
+	{"admin", "list", "List the admins of an organization, revoked ones too", []string{"org"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+		admins, err := api.ListAdmins(ctx, v.org)
+		rows := [][]string{}
+		for _, a := range admins {
+			state := "active"
+			if a.Revoked {
+				state = "revoked"
+			}
+			rows = append(rows, []string{a.ID, a.Name, state, a.Created.UTC().Format(time.RFC3339)})
+		}
+		return admins, table("ID\tNAME\tSTATE\tCREATED", rows), err
+	}},
+	{"admin", "revoke", "Revoke an admin; its token stops working at once", []string{"org", "id"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+		a, err := api.RevokeAdmin(ctx, v.org, v.id)
+		if err != nil {
+			return nil, "", err
+		}
+		return a, fmt.Sprintf("Revoked admin %s (%s)\n", a.ID, a.Name), nil
+	}},
 	{"key", "create", "Create an API key and print its secret once", []string{"org", "name", "description", "users", "groups", "expires-in"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
 		k, err := api.CreateKey(ctx, v.org, manage.KeyInput{Name: v.name, Description: v.description, Users: v.users, Groups: v.groups, ExpiresIn: v.expiresIn})
 		if err != nil {

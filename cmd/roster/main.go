@@ -36,7 +36,7 @@ Commands:
   serve   run the SCIM server (initializes an empty data directory first)
   init    initialize a data directory and print its tenant URL and API key
   org     create and list organizations
-  admin   create admins of an organization
+  admin   create, list and revoke admins of an organization
   key     create, list and revoke API keys
   idp     create, show, update and delete IdP configurations (SCIM directories)
   oauth   manage OAuth 2.0 client-credentials clients and their secrets
