@@ -116,19 +116,28 @@ func (c *Client) GetOrganization(ctx context.Context, orgID string) (*roster.Org
 	return call[*roster.Organization](ctx, c, "GET", nil, "organizations", orgID)
 }
 
+// adminsPath is where the admins of an organization live; organization ""
+// means the server admins.
+func adminsPath(orgID string) []string {
+	if orgID == "" {
+		return []string{"server-admins"}
+	}
+	return []string{"organizations", orgID, "admins"}
+}
+
 // CreateAdmin implements manage.API.
 func (c *Client) CreateAdmin(ctx context.Context, orgID string, in manage.AdminInput) (*manage.NewAdmin, error) {
-	return call[*manage.NewAdmin](ctx, c, "POST", in, "organizations", orgID, "admins")
+	return call[*manage.NewAdmin](ctx, c, "POST", in, adminsPath(orgID)...)
 }
 
 // ListAdmins implements manage.API.
 func (c *Client) ListAdmins(ctx context.Context, orgID string) ([]*roster.Admin, error) {
-	return call[[]*roster.Admin](ctx, c, "GET", nil, "organizations", orgID, "admins")
+	return call[[]*roster.Admin](ctx, c, "GET", nil, adminsPath(orgID)...)
 }
 
 // RevokeAdmin implements manage.API.
 func (c *Client) RevokeAdmin(ctx context.Context, orgID, adminID string) (*roster.Admin, error) {
-	return call[*roster.Admin](ctx, c, "DELETE", nil, "organizations", orgID, "admins", adminID)
+	return call[*roster.Admin](ctx, c, "DELETE", nil, append(adminsPath(orgID), adminID)...)
 }
 
 // CreateKey implements manage.API.

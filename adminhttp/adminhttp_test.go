@@ -264,6 +264,9 @@ var wantRoutes = []string{
 	"GET /v1/admin/organizations/{org}/requests",
 	"GET /v1/admin/profiles",
 	"GET /v1/admin/profiles/{name}",
+	"GET /v1/admin/server-admins",
+	"POST /v1/admin/server-admins",
+	"DELETE /v1/admin/server-admins/{admin}",
 }
 
 func routeNames() []string {
@@ -417,6 +420,22 @@ func TestHappyPaths(t *testing.T) {
 	var entries []roster.RequestEntry
 	call("GET", "/v1/admin/organizations/{org}/requests", nil, 200, &entries)
 	wantError(t, "a bad status filter", s.admin("GET", fill("/v1/admin/organizations/{org}/requests?status=bogus", v), s.root, nil), 400, roster.EINVALID)
+
+	var sa manage.NewAdmin
+	call("POST", "/v1/admin/server-admins", map[string]any{"name": "second operator"}, 201, &sa)
+	var sas []roster.Admin
+	call("GET", "/v1/admin/server-admins", nil, 200, &sas)
+	if len(sas) < 2 || sa.Admin.OrgID != "" {
+		t.Errorf("server admins %+v after creating %+v", sas, sa.Admin)
+	}
+	saved := v["admin"]
+	v["admin"] = sa.Admin.ID
+	var rsa roster.Admin
+	call("DELETE", "/v1/admin/server-admins/{admin}", nil, 200, &rsa)
+	if !rsa.Revoked {
+		t.Errorf("revoked server admin %+v", rsa)
+	}
+	v["admin"] = saved
 
 	var profiles []scim.Profile
 	call("GET", "/v1/admin/profiles", nil, 200, &profiles)

@@ -596,8 +596,14 @@ func TestServerAdmin(t *testing.T) {
 		}
 		_, err := s.GetOrganization(w.ctx, roster.NewID())
 		wantCode(t, "server admin: unknown organization", err, roster.ENOTFOUND)
-		_, err = s.CreateAdmin(w.ctx, "", manage.AdminInput{Name: "another server admin"})
-		wantCode(t, "server admin: CreateAdmin without an organization", err, roster.ENOTFOUND)
+		// Organization "" is the server admins, whom server admins manage.
+		na, err := s.CreateAdmin(w.ctx, "", manage.AdminInput{Name: "another server admin"})
+		if err != nil || na.Admin.OrgID != "" || na.Secret == "" {
+			t.Fatalf("server admin: CreateAdmin of a server admin: %+v, %v", na, err)
+		}
+		if ra, err := s.RevokeAdmin(w.ctx, "", na.Admin.ID); err != nil || !ra.Revoked {
+			t.Errorf("server admin: RevokeAdmin of a server admin: %+v, %v", ra, err)
+		}
 	}
 }
 
@@ -838,12 +844,15 @@ func TestAdmins(t *testing.T) {
 	if _, err := w.db.AuthenticateAdmin(ctx, roster.HashSecret(a.AdminTok)); roster.ErrorCode(err) != roster.EUNAUTHORIZED {
 		t.Errorf("A's admin after the server admin revoked it: %v", err)
 	}
-	// Server admins belong to no organization, and the API has no
-	// organization "" for them, as CreateAdmin has none.
-	_, err = w.root.ListAdmins(ctx, "")
-	wantCode(t, "ListAdmins without an organization", err, roster.ENOTFOUND)
+	// Organization "" is the server admins: listed by server admins,
+	// forbidden to organization admins, and holding no org admin.
+	if list, err := w.root.ListAdmins(ctx, ""); err != nil || len(list) == 0 {
+		t.Errorf("the server admin lists server admins: %v, %v", list, err)
+	}
 	_, err = w.root.RevokeAdmin(ctx, "", w.A.Admin.ID)
-	wantCode(t, "RevokeAdmin without an organization", err, roster.ENOTFOUND)
+	wantCode(t, "RevokeAdmin of an org admin as a server admin", err, roster.ENOTFOUND)
+	_, err = w.B.As.ListAdmins(ctx, "")
+	wantCode(t, "an org admin lists server admins", err, roster.EFORBIDDEN)
 }
 
 func sortedCopy(s []string) []string {

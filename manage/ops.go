@@ -39,10 +39,24 @@ func (ss *Session) GetOrganization(ctx context.Context, orgID string) (*roster.O
 	return ss.org(ctx, orgID)
 }
 
+// adminScope checks that the actor may manage the admins of orgID. The
+// organization "" stands for the server admins, whom only server admins
+// manage, so that a leaked server admin token can be revoked too.
+func (ss *Session) adminScope(ctx context.Context, orgID string) error {
+	if orgID != "" {
+		_, err := ss.org(ctx, orgID)
+		return err
+	}
+	if ss.actor.OrgID != "" {
+		return roster.Errorf(roster.EFORBIDDEN, "only server admins manage server admins")
+	}
+	return nil
+}
+
 // CreateAdmin creates an admin of an organization. Its secret is returned
 // once and stored only as a hash.
 func (ss *Session) CreateAdmin(ctx context.Context, orgID string, in AdminInput) (*NewAdmin, error) {
-	if _, err := ss.org(ctx, orgID); err != nil {
+	if err := ss.adminScope(ctx, orgID); err != nil {
 		return nil, err
 	}
 	if err := required("name", in.Name); err != nil {
@@ -59,7 +73,7 @@ func (ss *Session) CreateAdmin(ctx context.Context, orgID string, in AdminInput)
 // ListAdmins returns an organization's admins, revoked ones too, without
 // secrets: an admin checks there who can manage the organization.
 func (ss *Session) ListAdmins(ctx context.Context, orgID string) ([]*roster.Admin, error) {
-	if _, err := ss.org(ctx, orgID); err != nil {
+	if err := ss.adminScope(ctx, orgID); err != nil {
 		return nil, err
 	}
 	return ss.s.store.ListAdmins(ctx, orgID)
@@ -70,7 +84,7 @@ func (ss *Session) ListAdmins(ctx context.Context, orgID string) ([]*roster.Admi
 // use. An admin may not revoke itself: with no other admin left, the
 // organization would be locked out until a server admin steps in.
 func (ss *Session) RevokeAdmin(ctx context.Context, orgID, adminID string) (*roster.Admin, error) {
-	if _, err := ss.org(ctx, orgID); err != nil {
+	if err := ss.adminScope(ctx, orgID); err != nil {
 		return nil, err
 	}
 	if ss.actor.OrgID == orgID && adminID == ss.actor.ID {

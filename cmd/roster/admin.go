@@ -33,6 +33,7 @@ type adminVars struct {
 	operation           string
 	limit               int
 	capture             string // idp update: "true" or "false"
+	serverAdmins        bool   // admin commands: the server admins, not an organization's
 	keys                multiFlag
 	profiles            scim.ProfileSet // custom profiles a local idp command may name
 	setName, setIcon    bool            // update: which fields were given
@@ -103,6 +104,9 @@ var flagDefs = map[string]func(fs *flag.FlagSet, v *adminVars){
 	},
 	"capture-bodies": func(fs *flag.FlagSet, v *adminVars) {
 		fs.StringVar(&v.capture, "capture-bodies", "", "record request bodies (redacted) in the request log: true or false")
+	},
+	"server-admins": func(fs *flag.FlagSet, v *adminVars) {
+		fs.BoolVar(&v.serverAdmins, "server-admins", false, "act on the server admins, who manage every organization, instead of an organization's")
 	},
 	"token-ttl": func(fs *flag.FlagSet, v *adminVars) {
 		fs.StringVar(&v.tokenTTL, "token-ttl", "", "access token lifetime, 1h to 6h (default 1h)")
@@ -180,7 +184,11 @@ func runAdmin(ctx context.Context, noun string, args []string, stdout, stderr io
 		return err
 	}
 	defer done()
-	if needsOrg(cmd) && v.org == "" {
+	if v.serverAdmins {
+		if v.org != "" {
+			return &usageError{message: "--server-admins and --org exclude each other", hint: "give one of them"}
+		}
+	} else if needsOrg(cmd) && v.org == "" {
 		if v.org, err = onlyOrg(ctx, api); err != nil {
 			return err
 		}

@@ -38,14 +38,18 @@ var adminCommands = []adminCommand{
 		}
 		return orgs, table("ID\tNAME\tCREATED", rows), err
 	}},
-	{"admin", "create", "Create an admin of an organization and print its token once", []string{"org", "name"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+	{"admin", "create", "Create an admin of an organization and print its token once", []string{"org", "name", "server-admins"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
 		a, err := api.CreateAdmin(ctx, v.org, manage.AdminInput{Name: v.name})
 		if err != nil {
 			return nil, "", err
 		}
-		return a, fmt.Sprintf("Created admin %s of organization %s.\nAdmin token (shown once, store it now): %s\n", a.Admin.ID, v.org, a.Secret), nil
+		whose := "of organization " + v.org
+		if v.org == "" {
+			whose = "(server admin)"
+		}
+		return a, fmt.Sprintf("Created admin %s %s.\nAdmin token (shown once, store it now): %s\n", a.Admin.ID, whose, a.Secret), nil
 	}},
-	{"admin", "list", "List the admins of an organization, revoked ones too", []string{"org"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+	{"admin", "list", "List the admins of an organization, revoked ones too", []string{"org", "server-admins"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
 		admins, err := api.ListAdmins(ctx, v.org)
 		rows := [][]string{}
 		for _, a := range admins {
@@ -57,7 +61,7 @@ var adminCommands = []adminCommand{
 		}
 		return admins, table("ID\tNAME\tSTATE\tCREATED", rows), err
 	}},
-	{"admin", "revoke", "Revoke an admin; its token stops working at once", []string{"org", "id"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
+	{"admin", "revoke", "Revoke an admin; its token stops working at once", []string{"org", "id", "server-admins"}, func(ctx context.Context, api manage.API, v *adminVars) (any, string, error) {
 		a, err := api.RevokeAdmin(ctx, v.org, v.id)
 		if err != nil {
 			return nil, "", err

@@ -206,3 +206,43 @@ func TestEnvironment(t *testing.T) {
 		t.Fatalf("bad ROSTER_MAX_RESULTS: exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// TestLocalAdminCommands runs admin commands on a data directory: keys
+// listed and revoked, and server admins created, listed and revoked.
+func TestLocalAdminCommands(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := run(t, "init", "--data", dir); code != 0 {
+		t.Fatal(errs)
+	}
+	jsonOf := func(args ...string) any {
+		t.Helper()
+		code, out, errs := run(t, append(args, "--data", dir, "--json")...)
+		if code != 0 {
+			t.Fatalf("roster %v: exit %d: %s", args, code, errs)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("roster %v: %v\n%s", args, err, out)
+		}
+		return v
+	}
+	keys := jsonOf("key", "list").([]any)
+	if len(keys) != 1 {
+		t.Fatalf("keys after init: %v", keys)
+	}
+	id := keys[0].(map[string]any)["id"].(string)
+	if k := jsonOf("key", "revoke", "--id", id).(map[string]any); k["revoked"] != true {
+		t.Errorf("revoked key: %v", k)
+	}
+	ops := jsonOf("admin", "create", "--server-admins", "--name", "ops").(map[string]any)
+	opsID := ops["admin"].(map[string]any)["id"].(string)
+	if admins := jsonOf("admin", "list", "--server-admins").([]any); len(admins) != 2 {
+		t.Errorf("server admins: %v", admins)
+	}
+	if a := jsonOf("admin", "revoke", "--server-admins", "--id", opsID).(map[string]any); a["revoked"] != true {
+		t.Errorf("revoked admin: %v", a)
+	}
+	if code, _, errs := run(t, "admin", "list", "--data", dir, "--server-admins", "--org", "x"); code != 2 || !strings.Contains(errs, "exclude each other") {
+		t.Errorf("--server-admins with --org: exit %d, %s", code, errs)
+	}
+}
