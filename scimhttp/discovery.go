@@ -66,14 +66,16 @@ func (s *Server) resourceType(w http.ResponseWriter, r *http.Request, t *tenant)
 	return nil
 }
 
-func renderSchema(sc *scim.Schema, base string) map[string]any {
+func renderSchema(sc *scim.Schema, p *scim.Profile, base string) map[string]any {
 	attrs := sc.Attributes
-	if sc.ID == scim.UserSchema || sc.ID == scim.GroupSchema {
-		// RFC 7643 keeps id, externalId and meta out of the resource
-		// schemas, but schema discovery (Entra's gallery validator
-		// among them) looks for every mapped attribute there, and Entra
-		// maps externalId by default.
-		attrs = append([]*scim.Attribute{scim.Common("id"), scim.Common("externalId"), scim.Common("meta")}, attrs...)
+	for _, rt := range p.Registry().ResourceTypes {
+		if rt.SchemaURN == sc.ID {
+			// RFC 7643 keeps id, externalId and meta out of the resource
+			// schemas, but schema discovery (Entra's gallery validator
+			// among them) looks for every mapped attribute there, and
+			// Entra maps externalId by default.
+			attrs = append(commonAttributes(p, rt.Name), attrs...)
+		}
 	}
 	return map[string]any{
 		"schemas":     []string{scim.SchemaURN},
@@ -87,10 +89,32 @@ func renderSchema(sc *scim.Schema, base string) map[string]any {
 
 // schemas lists the schemas of the directory's profile: supported
 // attributes only, with the profile's required ones marked.
+// commonAttributes returns id and meta, and externalId when the profile
+// supports it, marked required when the profile requires it.
+func commonAttributes(p *scim.Profile, rtName string) []*scim.Attribute {
+	out := []*scim.Attribute{scim.Common("id")}
+	rp := p.ResourceTypes[rtName]
+	if rp != nil && (listed(rp.Supported, "*") || listed(rp.Supported, "externalId")) {
+		ext := *scim.Common("externalId")
+		ext.Required = listed(rp.Required, "externalId")
+		out = append(out, &ext)
+	}
+	return append(out, scim.Common("meta"))
+}
+
+func listed(list []string, name string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) schemas(w http.ResponseWriter, r *http.Request, t *tenant) error {
 	var out []any
 	for _, sc := range t.profile.Registry().Schemas {
-		out = append(out, renderSchema(sc, t.base))
+		out = append(out, renderSchema(sc, t.profile, t.base))
 	}
 	writeList(w, out)
 	return nil
@@ -101,7 +125,7 @@ func (s *Server) schema(w http.ResponseWriter, r *http.Request, t *tenant) error
 	if sc == nil {
 		return roster.Errorf(roster.ENOTFOUND, "no schema %q; see /Schemas for the list", t.id)
 	}
-	writeJSON(w, http.StatusOK, renderSchema(sc, t.base))
+	writeJSON(w, http.StatusOK, renderSchema(sc, t.profile, t.base))
 	return nil
 }
 

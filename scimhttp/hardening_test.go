@@ -131,3 +131,23 @@ func TestRemoveMembersByFilter(t *testing.T) {
 	status, header, body := h.do(t, "PATCH", "/Groups/"+g, patchBody(`{"op":"remove","path":"members[nickName eq \"x\"]"}`))
 	assertSCIMError(t, status, header, body, http.StatusBadRequest, "invalidPath")
 }
+
+// TestSchemasFollowProfileForExternalID checks that schema discovery lists
+// externalId only where the profile supports it, marked required where the
+// profile requires it.
+func TestSchemasFollowProfileForExternalID(t *testing.T) {
+	t.Parallel()
+	for profile, want := range map[string]string{"mycompliance": "required", "meta-networks-connector": "absent", "generic": "optional"} {
+		h := newHarness(t, withProfile(profile, nil))
+		body := h.mustDo(t, http.StatusOK, "GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "")
+		got := "absent"
+		for _, a := range body["attributes"].([]any) {
+			if m := a.(map[string]any); m["name"] == "externalId" {
+				got = map[bool]string{true: "required", false: "optional"}[m["required"] == true]
+			}
+		}
+		if got != want {
+			t.Errorf("%s: externalId is %s in /Schemas, want %s", profile, got, want)
+		}
+	}
+}

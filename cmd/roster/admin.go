@@ -285,6 +285,10 @@ const keyHeader = "ID\tNAME\tUSERS\tGROUPS\tSTATE\tEXPIRES\tLAST USED"
 func dirHuman(d *roster.Directory) string {
 	keys := append([]string(nil), d.KeyIDs...)
 	sort.Strings(keys)
-	return fmt.Sprintf("IdP configuration %s\n  Name:       %s\n  Profile:    %s\n  Tenant URL: <your Roster URL>/v1/scim/%s\n  Keys:       %s\n",
-		d.ID, d.Name, d.Profile, d.ID, strings.Join(keys, ", "))
+	icon := d.Icon
+	if icon == "" {
+		icon = "-"
+	}
+	return fmt.Sprintf("IdP configuration %s\n  Name:       %s\n  Icon:       %s\n  Profile:    %s\n  Tenant URL: <your Roster URL>/v1/scim/%s\n  Keys:       %s\n  Body capture in the request log: %v\n",
+		d.ID, d.Name, icon, d.Profile, d.ID, strings.Join(keys, ", "), d.CaptureBodies)
 }
