@@ -184,7 +184,11 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string,
 			if write {
 				verb = "write"
 			}
-			return nil, roster.Errorf(roster.EFORBIDDEN, "the API key %q has no %s privilege on %ss", key.Name, verb, rt.Name)
+			what := "API key"
+			if key.Kind == "oauth" {
+				what = "OAuth client"
+			}
+			return nil, roster.Errorf(roster.EFORBIDDEN, "the %s %q has no %s privilege on %ss", what, key.Name, verb, rt.Name)
 		}
 	}
 	d, err := s.admin.FindDirectory(r.Context(), dir)
