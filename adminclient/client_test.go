@@ -42,15 +42,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	_, hash := roster.NewSecret()
-	adminSecret, adminHash := manage.NewAdminSecret()
-	b := &roster.Bootstrap{
-		Org:   roster.Organization{ID: roster.NewID(), Name: "Default organization"},
-		Dir:   roster.Directory{ID: roster.NewID(), Name: "Default directory"},
-		Key:   roster.APIKey{ID: roster.NewID(), Name: "initial key", SecretHash: hash, Users: roster.PrivWrite, Groups: roster.PrivWrite},
-		Admin: &roster.Admin{ID: roster.NewID(), Name: "first server admin", SecretHash: adminHash},
-	}
-	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
+	b, _, adminSecret := manage.NewBootstrap()
 	if err := db.Bootstrap(ctx, b); err != nil {
 		t.Fatal(err)
 	}

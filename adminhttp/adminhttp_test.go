@@ -53,15 +53,7 @@ func newServer(t *testing.T) *server {
 	s := &server{t: t, db: db}
 	db.Now = func() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
 
-	secret, hash := roster.NewSecret()
-	adminSecret, adminHash := manage.NewAdminSecret()
-	b := &roster.Bootstrap{
-		Org:   roster.Organization{ID: roster.NewID(), Name: "Default organization"},
-		Dir:   roster.Directory{ID: roster.NewID(), Name: "Default directory"},
-		Key:   roster.APIKey{ID: roster.NewID(), Name: "initial key", SecretHash: hash, Users: roster.PrivWrite, Groups: roster.PrivWrite},
-		Admin: &roster.Admin{ID: roster.NewID(), Name: "first server admin", SecretHash: adminHash},
-	}
-	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
+	b, secret, adminSecret := manage.NewBootstrap()
 	if err := db.Bootstrap(ctx, b); err != nil {
 		t.Fatal(err)
 	}

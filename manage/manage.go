@@ -225,3 +225,19 @@ func (ss *Session) expiry(in string) (*time.Time, error) {
 	t := ss.s.Now().UTC().Add(d)
 	return &t, nil
 }
+
+// NewBootstrap returns what `roster init` creates: the first organization,
+// its directory, a key with write privileges on Users and Groups, and a
+// server admin, with the two secrets to show once.
+func NewBootstrap() (b *roster.Bootstrap, keySecret, adminSecret string) {
+	keySecret, hash := roster.NewSecret()
+	adminSecret, adminHash := NewAdminSecret()
+	b = &roster.Bootstrap{
+		Org:   roster.Organization{ID: roster.NewID(), Name: "Default organization"},
+		Dir:   roster.Directory{ID: roster.NewID(), Name: "Default directory"},
+		Key:   roster.APIKey{ID: roster.NewID(), Name: "initial key", SecretHash: hash, Users: roster.PrivWrite, Groups: roster.PrivWrite},
+		Admin: &roster.Admin{ID: roster.NewID(), Name: "first server admin", SecretHash: adminHash},
+	}
+	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
+	return b, keySecret, adminSecret
+}

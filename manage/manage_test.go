@@ -57,15 +57,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	_, hash := roster.NewSecret()
-	_, adminHash := manage.NewAdminSecret()
-	b := &roster.Bootstrap{
-		Org:   roster.Organization{ID: roster.NewID(), Name: "Default organization"},
-		Dir:   roster.Directory{ID: roster.NewID(), Name: "Default directory"},
-		Key:   roster.APIKey{ID: roster.NewID(), Name: "initial key", SecretHash: hash, Users: roster.PrivWrite, Groups: roster.PrivWrite},
-		Admin: &roster.Admin{ID: roster.NewID(), Name: "first server admin", SecretHash: adminHash},
-	}
-	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
+	b, _, _ := manage.NewBootstrap()
 	if err := db.Bootstrap(ctx, b); err != nil {
 		t.Fatal(err)
 	}

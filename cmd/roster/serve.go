@@ -74,15 +74,7 @@ func openStore(ctx context.Context, dir string) (*sqlite.DB, error) {
 
 // bootstrap creates the first organization, directory and key.
 func bootstrap(ctx context.Context, db *sqlite.DB) (*initResult, error) {
-	secret, hash := roster.NewSecret()
-	b := &roster.Bootstrap{
-		Org: roster.Organization{ID: roster.NewID(), Name: "Default organization"},
-		Dir: roster.Directory{ID: roster.NewID(), Name: "Default directory"},
-		Key: roster.APIKey{ID: roster.NewID(), Name: "initial key", SecretHash: hash, Users: roster.PrivWrite, Groups: roster.PrivWrite},
-	}
-	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
-	adminSecret, adminHash := manage.NewAdminSecret()
-	b.Admin = &roster.Admin{ID: roster.NewID(), Name: "first server admin", SecretHash: adminHash}
+	b, secret, adminSecret := manage.NewBootstrap()
 	if err := db.Bootstrap(ctx, b); err != nil {
 		return nil, err
 	}
