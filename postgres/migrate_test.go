@@ -2,13 +2,11 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
+	"github.com/roster-scim/roster/postgres/pgtest"
 	"net/url"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/roster-scim/roster/scim"
 )
@@ -17,25 +15,8 @@ import (
 // at once, as replicas starting together do, then once more: the advisory
 // lock lets one apply each migration and the others find it recorded.
 func TestMigrationsConcurrent(t *testing.T) {
-	MustOpen(t) // skips when no server is reachable
+	u := pgtest.URL(t) // a fresh, empty schema; skips when no server is reachable
 	ctx := context.Background()
-	base := testURL()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-	u, err := withSearchPath(base, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const replicas = 4
 	errs := make(chan error, replicas)
 	for range replicas {
@@ -80,7 +61,7 @@ func TestStatementTimeout(t *testing.T) {
 		t.Errorf("default statement_timeout = %q, want 1min (%s)", got, DefaultStatementTimeout)
 	}
 
-	u, err := url.Parse(testURL())
+	u, err := url.Parse(pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,30 +2,15 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/postgres/pgtest"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
 )
-
-// defaultTestURL is the test database of .ci/run: a local PostgreSQL with
-// trust authentication and a database named test.
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-// testURL returns the connection string of the test database.
-func testURL() string {
-	if u := os.Getenv("ROSTER_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
 
 // MustOpen opens the store in a schema of its own, created for the test
 // and dropped when it ends, so that tests run in parallel on one database.
@@ -41,46 +26,8 @@ func MustOpen(tb testing.TB) *DB {
 // replica would.
 func mustOpenURL(tb testing.TB) (*DB, string) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	base := testURL()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL at %s is not reachable: %v", redact(base), err)
-		}
-		tb.Skipf("PostgreSQL tests skipped: cannot connect to %s (%v). To run them, start PostgreSQL with a database named test "+
-			"and trust auth on 127.0.0.1:5432 (.ci/run does), or point ROSTER_TEST_DATABASE_URL at a database where the tests may "+
-			"create schemas, e.g. ROSTER_TEST_DATABASE_URL='postgres://user:pass@host:5432/db?sslmode=disable' go test ./postgres/; "+
-			"CI=true turns this skip into a failure", redact(base), err)
-	}
-	defer admin.Close(context.Background())
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
-	}
-	schema := "t_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		tb.Fatalf("create schema %s: %v", schema, err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := withSearchPath(base, schema)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db, err := Open(ctx, u, scim.NewRegistry())
+	u := pgtest.URL(tb)
+	db, err := Open(context.Background(), u, scim.NewRegistry())
 	if err != nil {
 		tb.Fatalf("open %s: %v", redact(u), err)
 	}
@@ -101,31 +48,8 @@ func mustOpenReplica(tb testing.TB, u string) *DB {
 	return db
 }
 
-// withSearchPath returns the connection string u with the search_path set
-// to schema in the startup options, and a small pool, since many tests
-// run in parallel against one server.
-func withSearchPath(u, schema string) (string, error) {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "", err
-	}
-	q := p.Query()
-	q.Set("options", "-csearch_path="+schema)
-	if q.Get("pool_max_conns") == "" {
-		q.Set("pool_max_conns", "4")
-	}
-	p.RawQuery = q.Encode()
-	return p.String(), nil
-}
-
 // redact hides a password in a connection URL for messages.
-func redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(unparsable connection string)"
-	}
-	return p.Redacted()
-}
+func redact(u string) string { return pgtest.Redact(u) }
 
 // mustAddTenant stores a new organization with a directory and a key. The
 // AdminStore interface creates only the first organization (Bootstrap), and

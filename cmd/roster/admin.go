@@ -21,6 +21,7 @@ import (
 // adminVars holds every admin flag; each command registers the ones it uses.
 type adminVars struct {
 	data, server, token string
+	database            string
 	json                bool
 	org, id, name       string
 	description, icon   string
@@ -159,6 +160,7 @@ func runAdmin(ctx context.Context, noun string, args []string, stdout, stderr io
 	v := &adminVars{}
 	fs := newFlagSet(noun+" "+cmd.verb, cmd.synopsis+".\nWith --data it works on a data directory; with --server on a running Roster,\nauthenticated by ROSTER_ADMIN_TOKEN (or ROSTER_ADMIN_TOKEN_FILE).", stderr)
 	fs.StringVar(&v.data, "data", e.str("DATA", "./roster-data"), "data directory to manage directly (env ROSTER_DATA)")
+	fs.StringVar(&v.database, "database", e.str("DATABASE_URL", ""), "PostgreSQL URL to manage directly instead of --data (env ROSTER_DATABASE_URL)")
 	fs.StringVar(&v.server, "server", e.str("SERVER", ""), "URL of a running Roster to manage through its admin API (env ROSTER_SERVER)")
 	fs.BoolVar(&v.json, "json", false, "print the result as JSON")
 	for _, name := range cmd.flags {
@@ -240,7 +242,7 @@ func openAdmin(ctx context.Context, v *adminVars, e env) (manage.API, func(), er
 		}
 		return adminclient.New(v.server, c.AdminToken, &http.Client{Timeout: 30 * time.Second}), func() {}, nil
 	}
-	db, err := openStore(ctx, v.data)
+	db, err := openStore(ctx, v.data, v.database, true)
 	if err != nil {
 		return nil, nil, err
 	}

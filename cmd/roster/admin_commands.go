@@ -9,12 +9,11 @@ import (
 
 	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/scim"
-	"github.com/roster-scim/roster/sqlite"
 )
 
 // newService builds the admin service over a store, for serve and for
 // local admin commands alike. A directory may use any profile of the set.
-func newService(db *sqlite.DB, profiles *scim.ProfileSet) *manage.Service {
+func newService(db store, profiles *scim.ProfileSet) *manage.Service {
 	svc := manage.New(db)
 	svc.Profiles = profiles
 	svc.Requests = db

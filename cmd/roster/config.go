@@ -28,6 +28,8 @@ type Config struct {
 	JSON            bool          // init: print JSON
 	AdminToken      string        // ROSTER_ADMIN_TOKEN or the file named by ROSTER_ADMIN_TOKEN_FILE
 	LogRetention    time.Duration // how long the request log keeps entries
+	Database        string        // PostgreSQL URL; "" is the embedded SQLite store
+	NoMigrate       bool          // serve: do not apply PostgreSQL migrations at start
 	// Profiles are the built-in attribute profiles plus the files given
 	// with --profiles.
 	Profiles scim.ProfileSet
@@ -43,8 +45,9 @@ func (e env) str(name, def string) string {
 	return def
 }
 
-// addDataFlag registers --data, shared by every command.
+// addDataFlag registers --data and --database, shared by every command.
 func addDataFlag(fs *flag.FlagSet, c *Config, e env) {
+	fs.StringVar(&c.Database, "database", e.str("DATABASE_URL", ""), "PostgreSQL URL (postgres://…); without it the SQLite database in --data is used (env ROSTER_DATABASE_URL, or ROSTER_DATABASE_URL_FILE)")
 	fs.StringVar(&c.Data, "data", e.str("DATA", "./roster-data"), "data directory holding the SQLite database (env ROSTER_DATA)")
 }
 
@@ -52,6 +55,7 @@ func addDataFlag(fs *flag.FlagSet, c *Config, e env) {
 // are validated after parsing so that a typo is reported, not ignored.
 func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 	addDataFlag(fs, c, e)
+	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "with --database: do not apply migrations at start (run `roster migrate` first)")
 	fs.StringVar(&c.Addr, "addr", e.str("ADDR", "127.0.0.1:8080"), "host:port to listen on (env ROSTER_ADDR)")
 	fs.StringVar(&c.LogFormat, "log-format", e.str("LOG_FORMAT", ""), `log format: "text" or "json"; default text on a terminal, JSON otherwise (env ROSTER_LOG_FORMAT)`)
 	fs.StringVar(&c.LogLevel, "log-level", e.str("LOG_LEVEL", "info"), `log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)`)
@@ -65,19 +69,30 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 
 // loadSecrets reads ROSTER_ADMIN_TOKEN, or the file ROSTER_ADMIN_TOKEN_FILE
 // names (the convention of Docker and Kubernetes secrets), never a flag:
-// flags show up in process listings.
+// flags show up in process listings. ROSTER_DATABASE_URL_FILE likewise
+// keeps a database password out of the environment.
 func (c *Config) loadSecrets(e env) error {
 	c.AdminToken = e.str("ADMIN_TOKEN", "")
-	if path := e.str("ADMIN_TOKEN_FILE", ""); path != "" {
-		if c.AdminToken != "" {
-			return &usageError{message: "both ROSTER_ADMIN_TOKEN and ROSTER_ADMIN_TOKEN_FILE are set", hint: "set only one of them"}
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("read ROSTER_ADMIN_TOKEN_FILE: %w", err)
-		}
-		c.AdminToken = strings.TrimSpace(string(b))
+	if err := fromFile(e, "ADMIN_TOKEN", &c.AdminToken); err != nil {
+		return err
 	}
+	return fromFile(e, "DATABASE_URL", &c.Database)
+}
+
+// fromFile fills dst from the file ROSTER_<name>_FILE names, if any.
+func fromFile(e env, name string, dst *string) error {
+	path := e.str(name+"_FILE", "")
+	if path == "" {
+		return nil
+	}
+	if *dst != "" {
+		return &usageError{message: fmt.Sprintf("both ROSTER_%s (or its flag) and ROSTER_%s_FILE are set", name, name), hint: "set only one of them"}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read ROSTER_%s_FILE: %w", name, err)
+	}
+	*dst = strings.TrimSpace(string(b))
 	return nil
 }
 

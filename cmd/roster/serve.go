@@ -18,6 +18,7 @@ import (
 	"github.com/roster-scim/roster/adminhttp"
 	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/oauthhttp"
+	"github.com/roster-scim/roster/postgres"
 	"github.com/roster-scim/roster/reqlog"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/scimhttp"
@@ -42,7 +43,10 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.Data)
+	if err := c.loadSecrets(getenv); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.Data, c.Database, true)
 	if err != nil {
 		return err
 	}
@@ -60,20 +64,62 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	return nil
 }
 
+// runMigrate applies pending migrations and exits, so that a deployment can
+// migrate once before starting replicas with --no-migrate.
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var c Config
+	fs := newFlagSet("migrate", "Apply the database migrations and exit. Replicas started together migrate only\nonce anyway (an advisory lock guards PostgreSQL); this runs them ahead of time.", stderr)
+	addDataFlag(fs, &c, getenv)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := c.loadSecrets(getenv); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.Data, c.Database, true)
+	if err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, "The database is migrated to the latest schema.")
+	return err
+}
+
 func printTenant(w io.Writer, origin string, res *initResult) {
 	fmt.Fprintf(w, "Roster is initialized.\n  Tenant URL: %s%s\n  IdP ID:     %s\n  Secret token (shown once, store it now): %s\n", origin, res.SCIMPath, res.IdPID, res.Token)
 	fmt.Fprintf(w, "  Organization: %s\n  Admin token for /v1/admin and `roster --server` (shown once): %s\n", res.OrgID, res.AdminToken)
 }
 
-func openStore(ctx context.Context, dir string) (*sqlite.DB, error) {
+// store is everything the server keeps: both stores implement it.
+type store interface {
+	scim.Store
+	roster.AdminStore
+	roster.RequestLogStore
+	Close() error
+}
+
+// openStore opens PostgreSQL when a database URL is given, else the SQLite
+// database in the data directory. migrate=false connects to PostgreSQL
+// without applying migrations (run `roster migrate` first); SQLite always
+// migrates, since only one process opens it.
+func openStore(ctx context.Context, dir, databaseURL string, migrate bool) (store, error) {
+	reg := scim.NewRegistry()
+	if databaseURL != "" {
+		if !migrate {
+			return postgres.Connect(ctx, databaseURL, reg)
+		}
+		return postgres.Open(ctx, databaseURL, reg)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return sqlite.Open(ctx, dir, scim.NewRegistry())
+	return sqlite.Open(ctx, dir, reg)
 }
 
 // bootstrap creates the first organization, directory and key.
-func bootstrap(ctx context.Context, db *sqlite.DB) (*initResult, error) {
+func bootstrap(ctx context.Context, db roster.AdminStore) (*initResult, error) {
 	b, secret, adminSecret := manage.NewBootstrap()
 	if err := db.Bootstrap(ctx, b); err != nil {
 		return nil, err
@@ -104,7 +150,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 // ensureAdmin makes ROSTER_ADMIN_TOKEN a server admin, so an operator can
 // provision the first admin from a secret store instead of `roster init`.
 // It is idempotent: the token's hash is stored once.
-func ensureAdmin(ctx context.Context, db *sqlite.DB, token string) error {
+func ensureAdmin(ctx context.Context, db roster.AdminStore, token string) error {
 	if token == "" {
 		return nil
 	}
@@ -121,7 +167,7 @@ func ensureAdmin(ctx context.Context, db *sqlite.DB, token string) error {
 // serve runs the server until ctx is done. ready, when not nil, receives
 // the listening address (tests listen on port 0).
 func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, ready chan<- string) error {
-	db, err := openStore(ctx, c.Data)
+	db, err := openStore(ctx, c.Data, c.Database, !c.NoMigrate)
 	if err != nil {
 		return err
 	}
