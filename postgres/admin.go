@@ -14,9 +14,11 @@ import (
 // database's locale.
 
 // bootstrapLock is the advisory lock key that serializes Bootstrap across
-// replicas ("rstboot" in ASCII): without it two replicas started together
-// could each see no organization and each create one.
-const bootstrapLock int64 = 0x72737462_6f6f74
+// replicas ("boot" in ASCII): without it two replicas started together
+// could each see no organization and each create one. The lock's second
+// key is the schema, so databases of separate schemas do not wait on
+// each other.
+const bootstrapLock int32 = 0x626f6f74
 
 // Initialized reports whether any organization exists.
 func (db *DB) Initialized(ctx context.Context) (bool, error) {
@@ -28,7 +30,7 @@ func (db *DB) Initialized(ctx context.Context) (bool, error) {
 // Bootstrap creates the first organization, directory and key atomically.
 func (db *DB) Bootstrap(ctx context.Context, b *roster.Bootstrap) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, bootstrapLock); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, bootstrapLock); err != nil {
 			return err
 		}
 		var exists bool

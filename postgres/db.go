@@ -72,8 +72,10 @@ var (
 )
 
 // migrationLock is the key of the advisory lock that serializes migrations
-// across replicas starting together ("roster" in ASCII).
-const migrationLock int64 = 0x726f73746572
+// across replicas starting together ("migr" in ASCII). The lock's second
+// key is the schema, so replicas of one schema migrate once while separate
+// schemas (tests, or several Rosters on one database) do not queue.
+const migrationLock int32 = 0x6d696772
 
 // DefaultStatementTimeout bounds every statement, so that a runaway query
 // fails instead of holding a connection and its locks. A connection string
@@ -162,7 +164,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, migrationLock); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {

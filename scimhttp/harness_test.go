@@ -24,9 +24,10 @@ import (
 	"github.com/roster-scim/roster/sqlite"
 )
 
-// harness is one Roster HTTP server on a real SQLite store in t.TempDir(),
-// bootstrapped with one directory and a read/write key, exactly as
-// `roster serve` builds it. Tests talk to it over real HTTP.
+// harness is one Roster HTTP server on a real store (SQLite in t.TempDir(),
+// or PostgreSQL in a schema of its own: see withPostgres), bootstrapped with
+// one directory and a read/write key, exactly as `roster serve` builds it.
+// Tests talk to it over real HTTP.
 type harness struct {
 	srv   *httptest.Server
 	base  string // tenant URL: srv.URL + "/v1/scim/" + dir
@@ -39,14 +40,25 @@ type harness struct {
 	dirB, tokenB string
 }
 
+// testStore is what the harness needs of a store: *sqlite.DB and
+// *postgres.DB both are one.
+type testStore interface {
+	scim.Store
+	roster.AdminStore
+	roster.RequestLogStore
+}
+
 // harnessConfig collects what the options change.
 type harnessConfig struct {
+	// open opens an empty store; nil is SQLite in t.TempDir().
+	open      func(t testing.TB, reg *scim.Registry) testStore
 	cfg       scimhttp.Config
 	wrapStore func(scim.Store) scim.Store
 	privB     *[2]string // users and groups privileges of directory B's key
 	profile   string     // directory A's attribute profile; "" is generic
 	profiles  *scim.ProfileSet
-	// setup runs before the server starts, e.g. withRequestLog.
+	// setup runs before the server starts, e.g. withRequestLog. It needs
+	// the SQLite store.
 	setup func(t *testing.T, srv *scimhttp.Server, db *sqlite.DB)
 }
 
@@ -93,8 +105,17 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, o := range opts {
 		o(&hc)
 	}
+	if hc.open == nil && onPostgres(t) {
+		hc.open = openPostgres
+	}
 	reg := scim.NewRegistry()
-	db, dirA, tokenA := openDirectory(t, reg, roster.PrivWrite, roster.PrivWrite)
+	var db testStore
+	if hc.open == nil {
+		db = openSQLite(t, reg)
+	} else {
+		db = hc.open(t, reg)
+	}
+	dirA, tokenA := bootstrap(t, db, roster.PrivWrite, roster.PrivWrite)
 	h := &harness{dir: dirA, token: tokenA, logs: &syncBuffer{}}
 
 	var store scim.Store = db
@@ -105,13 +126,17 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		store = hc.wrapStore(store)
 	}
 	if hc.profile != "" {
-		setProfile(t, db, dirA, hc.profile)
+		setDirectoryProfile(t, db, dirA, hc.profile)
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prom := prometheus.NewRegistry()
 	srv := scimhttp.New(store, db, hc.profiles, log, prom, hc.cfg)
 	if hc.setup != nil {
-		hc.setup(t, srv, db)
+		sq, ok := db.(*sqlite.DB)
+		if !ok {
+			t.Fatalf("this harness option needs the SQLite store, not %T", db)
+		}
+		hc.setup(t, srv, sq)
 	}
 	h.srv = httptest.NewServer(srv.Handler(prom))
 	t.Cleanup(h.srv.Close)
@@ -123,12 +148,27 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 // way cmd/roster does, with a key of the given privileges.
 func openDirectory(t testing.TB, reg *scim.Registry, users, groups string) (db *sqlite.DB, dir, token string) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir(), reg)
+	db = openSQLite(t, reg)
+	dir, token = bootstrap(t, db, users, groups)
+	return db, dir, token
+}
+
+// openSQLite opens an empty SQLite store in a new data directory.
+func openSQLite(t testing.TB, reg *scim.Registry) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), t.TempDir(), reg)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// bootstrap initializes an empty store the way cmd/roster does, with a
+// key of the given privileges, and returns the directory and the key.
+func bootstrap(t testing.TB, db roster.AdminStore, users, groups string) (dir, token string) {
+	t.Helper()
+	ctx := context.Background()
 	secret, hash := roster.NewSecret()
 	b := &roster.Bootstrap{
 		Org: roster.Organization{ID: roster.NewID(), Name: "Test organization"},
@@ -139,12 +179,12 @@ func openDirectory(t testing.TB, reg *scim.Registry, users, groups string) (db *
 	if err := db.Bootstrap(ctx, b); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	return db, b.Dir.ID, secret
+	return b.Dir.ID, secret
 }
 
 // addOrganization creates a second organization with one directory and a
 // key of the given privileges, through the store's admin methods.
-func addOrganization(t *testing.T, db *sqlite.DB, users, groups string) (dir, token string) {
+func addOrganization(t *testing.T, db roster.AdminStore, users, groups string) (dir, token string) {
 	t.Helper()
 	ctx := context.Background()
 	org := &roster.Organization{ID: roster.NewID(), Name: "Other organization"}
@@ -411,4 +451,19 @@ func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+// setDirectoryProfile gives a directory an attribute profile through the
+// store's admin methods, as the admin API does, on either store.
+func setDirectoryProfile(t *testing.T, db roster.AdminStore, dir, profile string) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.FindDirectory(ctx, dir)
+	if err == nil {
+		d.Profile = profile
+		err = db.UpdateDirectory(ctx, d)
+	}
+	if err != nil {
+		t.Fatalf("set profile %s: %v", profile, err)
+	}
 }

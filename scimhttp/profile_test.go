@@ -1,7 +1,6 @@
 package scimhttp_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -12,23 +11,7 @@ import (
 	"testing"
 
 	"github.com/roster-scim/roster/scim"
-	"github.com/roster-scim/roster/sqlite"
 )
-
-// setProfile gives a directory an attribute profile through the store, as
-// the admin API does.
-func setProfile(t *testing.T, db *sqlite.DB, dir, profile string) {
-	t.Helper()
-	ctx := context.Background()
-	d, err := db.FindDirectory(ctx, dir)
-	if err == nil {
-		d.Profile = profile
-		err = db.UpdateDirectory(ctx, d)
-	}
-	if err != nil {
-		t.Fatalf("set profile %s: %v", profile, err)
-	}
-}
 
 // Users each built-in profile takes, as Entra would send them.
 const (
