@@ -27,25 +27,7 @@ func TestAdminEndToEnd(t *testing.T) {
 	}
 
 	cfg := &Config{Data: dir, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json"}
-	if err := cfg.applyEnvNumbers(func(string) string { return "" }); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	log, _ := newLogger(cfg, io.Discard)
-	go func() { done <- serve(ctx, cfg, log, io.Discard, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	addr := startServe(t, cfg)
 	server := "http://" + addr
 	env := map[string]string{"ROSTER_SERVER": server, "ROSTER_ADMIN_TOKEN": first.AdminToken}
 	roster := func(args ...string) map[string]any {
@@ -125,4 +107,31 @@ func TestAdminEndToEnd(t *testing.T) {
 			t.Errorf("the log holds the secret or a body value: %s", b)
 		}
 	}
+}
+
+// startServe runs serve in-process until the test ends and returns its
+// address; the test fails if serve does not return nil on shutdown.
+func startServe(t *testing.T, cfg *Config) string {
+	t.Helper()
+	if err := cfg.applyEnvNumbers(func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan string, 1), make(chan error, 1)
+	log, _ := newLogger(cfg, io.Discard)
+	go func() { done <- serve(ctx, cfg, log, io.Discard, ready) }()
+	select {
+	case addr := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+		return addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	return ""
 }

@@ -33,25 +33,7 @@ func TestServeOnPostgres(t *testing.T) {
 	}
 
 	cfg := &Config{Database: u, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json", NoMigrate: true}
-	if err := cfg.applyEnvNumbers(func(string) string { return "" }); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready, done := make(chan string, 1), make(chan error, 1)
-	log, _ := newLogger(cfg, io.Discard)
-	go func() { done <- serve(ctx, cfg, log, io.Discard, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	addr := startServe(t, cfg)
 	req, _ := http.NewRequest("POST", "http://"+addr+res.SCIMPath+"/Users", strings.NewReader(`{"userName":"ada@example.com"}`))
 	req.Header.Set("Authorization", "Bearer "+res.Token)
 	req.Header.Set("Content-Type", "application/scim+json")
