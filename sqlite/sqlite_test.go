@@ -63,11 +63,12 @@ func openStores(t *testing.T) storetest.Stores {
 		t.Fatalf("Bootstrap: %v", err)
 	}
 	return storetest.Stores{
-		Store:  db,
-		Admin:  db,
-		A:      a,
-		B:      mustAddTenant(t, db, "Org B"),
-		SetNow: func(now func() time.Time) { db.Now = now },
+		Store:    db,
+		Admin:    db,
+		Requests: db,
+		A:        a,
+		B:        mustAddTenant(t, db, "Org B"),
+		SetNow:   func(now func() time.Time) { db.Now = now },
 		SetKey: func(keyID string, revoked bool, expires *time.Time) error {
 			var exp sql.NullInt64
 			if expires != nil {

@@ -59,6 +59,8 @@ type Stores struct {
 	// would; AdminStore has no method for it yet. Tests that need it are
 	// skipped when it is nil.
 	SetKey func(keyID string, revoked bool, expires *time.Time) error
+	// Requests is the request log; its tests are skipped when it is nil.
+	Requests roster.RequestLogStore
 }
 
 // Run runs the conformance suite. open is called once per subtest and must
@@ -100,6 +102,16 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(&fixture{t: t, Stores: open(t), ctx: context.Background(), reg: scim.NewRegistry()})
+		})
+	}
+	for _, tc := range requestLogTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			if s.Requests == nil {
+				t.Skip("the store keeps no request log (Stores.Requests is nil)")
+			}
+			tc.fn(t, newLogFixture(t, s))
 		})
 	}
 }

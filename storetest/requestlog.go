@@ -1,4 +1,4 @@
-package postgres
+package storetest
 
 import (
 	"context"
@@ -12,19 +12,39 @@ import (
 	"github.com/roster-scim/roster"
 )
 
+// requestLogTests are the RequestLogStore conformance tests; Run runs them
+// when Stores.Requests is set.
+var requestLogTests = []struct {
+	name string
+	fn   func(t *testing.T, f *logFixture)
+}{
+	{"RequestLogRoundTrip", testRequestLogRoundTrip},
+	{"RequestLogAppendInvalid", testRequestLogAppendInvalid},
+	{"RequestLogQuery", testRequestLogQuery},
+	{"RequestLogCursor", testRequestLogCursor},
+	{"RequestLogQueryInvalid", testRequestLogQueryInvalid},
+	{"RequestLogLimit", testRequestLogLimit},
+	{"PruneRequests", testPruneRequests},
+	{"SetBodyCapture", testSetBodyCapture},
+}
+
 // logFixture is a store with two organizations and a known request log.
 type logFixture struct {
 	t    *testing.T
-	db   *DB
+	db   logStores
 	ctx  context.Context
 	a, b *roster.Bootstrap // organizations A and B
 	t0   time.Time         // time of the first entry; entry i is at t0 + i minutes
 }
 
-func newLogFixture(t *testing.T) *logFixture {
-	db := MustOpen(t)
-	a, b := mustAddTenant(t, db, "Org A"), mustAddTenant(t, db, "Org B")
-	return &logFixture{t: t, db: db, ctx: context.Background(), a: &a.Bootstrap, b: &b.Bootstrap,
+// logStores is what the request log tests read and write through.
+type logStores struct {
+	roster.RequestLogStore
+	roster.AdminStore
+}
+
+func newLogFixture(t *testing.T, s Stores) *logFixture {
+	return &logFixture{t: t, db: logStores{s.Requests, s.Admin}, ctx: context.Background(), a: &s.A.Bootstrap, b: &s.B.Bootstrap,
 		t0: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 }
 
@@ -59,8 +79,7 @@ func (f *logFixture) query(q roster.RequestQuery) []string {
 	return ids
 }
 
-func TestRequestLogRoundTrip(t *testing.T) {
-	f := newLogFixture(t)
+func testRequestLogRoundTrip(t *testing.T, f *logFixture) {
 	want := f.entry(f.a, 0, 400, "u1", "PATCH replace active=false")
 	want.SCIMType, want.Body = roster.ScimInvalidValue, `{"password":"[REDACTED]"}`
 	noID := f.entry(f.a, 1, 200, "", "GET list Users")
@@ -84,8 +103,7 @@ func TestRequestLogRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRequestLogAppendInvalid(t *testing.T) {
-	f := newLogFixture(t)
+func testRequestLogAppendInvalid(t *testing.T, f *logFixture) {
 	bad := f.entry(f.a, 1, 200, "", "GET list Users")
 	bad.OrgID = ""
 	err := f.db.AppendRequests(f.ctx, []roster.RequestEntry{f.entry(f.a, 0, 200, "", "GET list Users"), bad})
@@ -97,8 +115,7 @@ func TestRequestLogAppendInvalid(t *testing.T) {
 	}
 }
 
-func TestRequestLogQuery(t *testing.T) {
-	f := newLogFixture(t)
+func testRequestLogQuery(t *testing.T, f *logFixture) {
 	f.append(
 		f.entry(f.a, 0, 201, "u1", "POST create User"),
 		f.entry(f.a, 1, 200, "u1", "PATCH replace active=false"),
@@ -139,11 +156,10 @@ func TestRequestLogQuery(t *testing.T) {
 	}
 }
 
-// TestRequestLogCursor pages through a log whose entries are not stored in
+// testRequestLogCursor pages through a log whose entries are not stored in
 // time order (a batch holds requests in the order they finished) and where
 // two entries share a time.
-func TestRequestLogCursor(t *testing.T) {
-	f := newLogFixture(t)
+func testRequestLogCursor(t *testing.T, f *logFixture) {
 	f.append(f.entry(f.a, 2, 200, "", "GET list Users"), f.entry(f.a, 0, 200, "", "GET list Users"))
 	tie := f.entry(f.a, 1, 200, "", "GET list Users")
 	tie2 := tie
@@ -183,8 +199,7 @@ func TestRequestLogCursor(t *testing.T) {
 	}
 }
 
-func TestRequestLogQueryInvalid(t *testing.T) {
-	f := newLogFixture(t)
+func testRequestLogQueryInvalid(t *testing.T, f *logFixture) {
 	for _, q := range []roster.RequestQuery{
 		{},
 		{DirectoryID: f.a.Dir.ID}, // a directory does not stand in for the organization
@@ -197,8 +212,7 @@ func TestRequestLogQueryInvalid(t *testing.T) {
 	}
 }
 
-func TestRequestLogLimit(t *testing.T) {
-	f := newLogFixture(t)
+func testRequestLogLimit(t *testing.T, f *logFixture) {
 	var entries []roster.RequestEntry
 	for i := range roster.MaxRequestLimit + 1 {
 		entries = append(entries, f.entry(f.a, i, 200, "", "GET list Users"))
@@ -212,11 +226,12 @@ func TestRequestLogLimit(t *testing.T) {
 	}
 }
 
-// TestPruneRequests prunes more than one chunk, and nothing newer than the
+// testPruneRequests prunes more than one chunk, and nothing newer than the
 // cutoff, in either organization.
-func TestPruneRequests(t *testing.T) {
-	f := newLogFixture(t)
-	old := pruneChunk + 10
+func testPruneRequests(t *testing.T, f *logFixture) {
+	// More than one chunk of the 2,000 entries the stores prune per
+	// statement, so that pruning is seen to loop.
+	const old = 2010
 	var entries []roster.RequestEntry
 	for i := range old {
 		org := f.a
@@ -246,8 +261,7 @@ func TestPruneRequests(t *testing.T) {
 	}
 }
 
-func TestSetBodyCapture(t *testing.T) {
-	f := newLogFixture(t)
+func testSetBodyCapture(t *testing.T, f *logFixture) {
 	dir := func() *roster.Directory {
 		d, err := f.db.FindDirectory(f.ctx, f.a.Dir.ID)
 		if err != nil {
