@@ -27,8 +27,8 @@ var (
 // EUNAVAILABLE error when err, returned by one of the store's methods, means
 // that the database cannot answer for now, and nil otherwise. The HTTP
 // layers answer such errors with 503 and Retry-After, instead of 500, so
-// that IdPs retry rather than quarantine the app; the pool reconnects on its
-// own once the database is back, so no restart is needed. This one method
+// that clients see a transient failure to retry rather than a bug; the pool
+// reconnects on its own once the database is back, so no restart is needed. This one method
 // classifies, rather than every store method converting its errors, so that
 // the store's methods stay plain and no failure path can be missed.
 func (db *DB) Unavailable(err error) *roster.Error {

@@ -271,8 +271,8 @@ var statusOf = map[string]int{
 // error body (RFC 7644 §3.12) with status as a string. Internal errors are
 // logged with the request id and shown only as "internal error". A store
 // error that the store classifies as an outage (roster.Unavailable) is
-// logged the same way but answered 503 with Retry-After, which IdPs honour
-// by retrying later instead of counting a failure against the app.
+// logged the same way but answered 503 with Retry-After: a transient failure
+// that clients should retry, not a bug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if u := roster.Unavailable(err, s.store, s.admin); u != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "store unavailable", slog.String("request_id", requestIDOf(r.Context())), slog.Any("error", err))
