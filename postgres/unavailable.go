@@ -20,7 +20,7 @@ var (
 	errDatabaseDown = &roster.Error{Code: roster.EUNAVAILABLE,
 		Message: "the database is temporarily unavailable; retry the request later (see Retry-After)"}
 	errStatementTimeout = &roster.Error{Code: roster.EUNAVAILABLE,
-		Message: "the request took longer than the database statement timeout and was stopped; retry later, and if it keeps failing ask for fewer results (a smaller count or a narrower filter)"}
+		Message: "the request took longer than the database statement timeout and was stopped; retry it later, and if a list keeps failing, ask for a smaller page (count) or a narrower filter"}
 )
 
 // Unavailable implements roster.UnavailableChecker: it returns an

@@ -142,7 +142,8 @@ func TestDatabaseOutage(t *testing.T) {
 }
 
 // TestStatementTimeoutAnswers503 blocks a list behind a table lock held by
-// another session: the statement timeout stops it, and the client gets a
+// another session: the statement timeout (1s, ample for the setup's
+// statements on a loaded CI machine) stops it, and the client gets a
 // 503 saying that the request took too long, instead of a request that
 // hangs for as long as the lock is held.
 func TestStatementTimeoutAnswers503(t *testing.T) {
@@ -150,7 +151,7 @@ func TestStatementTimeoutAnswers503(t *testing.T) {
 	u := pgtest.URL(t)
 	h := newHarness(t, func(c *harnessConfig) {
 		c.open = func(t testing.TB, reg *scim.Registry) testStore {
-			db, err := postgres.Open(context.Background(), u+"&statement_timeout=200ms", reg)
+			db, err := postgres.Open(context.Background(), u+"&statement_timeout=1s", reg)
 			if err != nil {
 				t.Fatal(err)
 			}
