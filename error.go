@@ -24,7 +24,14 @@ const (
 	EINTERNAL     = "internal"      // 500
 	ENOTMODIFIED  = "not_modified"  // 304, used only for If-None-Match
 	ENOTIMPL      = "not_implement" // 501
+	EUNAVAILABLE  = "unavailable"   // 503 with Retry-After: the store is temporarily unavailable
 )
+
+// RetryAfterSeconds is the Retry-After, in seconds, that the HTTP layers
+// send with EUNAVAILABLE: long enough for a connection pool to reconnect
+// after a database restart or failover, short enough that IdPs, which
+// honour it, do not fall far behind.
+const RetryAfterSeconds = 5
 
 // SCIM error types from RFC 7644 §3.12, carried next to EINVALID and
 // ECONFLICT so that clients can tell a bad filter from a bad value.
@@ -72,6 +79,39 @@ func SCIMErrorf(scimType, format string, args ...any) *Error {
 		code = ECONFLICT
 	}
 	return &Error{Code: code, SCIMType: scimType, Message: fmt.Sprintf(format, args...)}
+}
+
+// UnavailableChecker is implemented by stores that can recognise their own
+// transient failures: a lost database connection, a database restarting,
+// a statement stopped by its timeout. Only the store knows its driver's
+// errors, so the classification lives there, and the HTTP layers ask the
+// store they were given (by type assertion, through Unavailable) instead of
+// each being wired to a classifier; a store without the method (SQLite,
+// which is a file and cannot be disconnected) keeps answering 500.
+type UnavailableChecker interface {
+	// Unavailable returns an EUNAVAILABLE error whose message a client can
+	// act on when err means the store cannot answer for now and the same
+	// request may succeed later; otherwise nil. err is never an *Error.
+	Unavailable(err error) *Error
+}
+
+// Unavailable returns the EUNAVAILABLE error that the first of stores
+// implementing UnavailableChecker reports for err, or nil when none does.
+// Application errors (*Error) are never reclassified: a store returns them
+// on purpose.
+func Unavailable(err error, stores ...any) *Error {
+	var e *Error
+	if err == nil || errors.As(err, &e) {
+		return nil
+	}
+	for _, s := range stores {
+		if c, ok := s.(UnavailableChecker); ok {
+			if u := c.Unavailable(err); u != nil {
+				return u
+			}
+		}
+	}
+	return nil
 }
 
 // ErrorCode returns the code of an application error, or EINTERNAL for any

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/roster-scim/roster"
@@ -66,7 +67,7 @@ func New(svc *manage.Service, admins roster.AdminStore, log *slog.Logger) *Handl
 	}
 	h.mux.HandleFunc("GET /v1/admin/openapi.json", h.openAPI)
 	h.mux.HandleFunc("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, h.log, roster.Errorf(roster.ENOTFOUND, "no admin endpoint %s %s; see /v1/admin/openapi.json", r.Method, r.URL.Path))
+		h.writeError(w, roster.Errorf(roster.ENOTFOUND, "no admin endpoint %s %s; see /v1/admin/openapi.json", r.Method, r.URL.Path))
 	})
 	return h
 }
@@ -79,13 +80,13 @@ func (h *Handler) adapt(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		admin, err := h.authenticate(r)
 		if err != nil {
-			writeError(w, h.log, err)
+			h.writeError(w, err)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		status, body, err := rt.h(h, h.svc.As(admin), r)
 		if err != nil {
-			writeError(w, h.log, err)
+			h.writeError(w, err)
 			return
 		}
 		writeJSON(w, status, body)
@@ -103,6 +104,7 @@ func (h *Handler) authenticate(r *http.Request) (*roster.Admin, error) {
 var statusOf = map[string]int{
 	roster.EINVALID: 400, roster.EUNAUTHORIZED: 401, roster.EFORBIDDEN: 403, roster.ENOTFOUND: 404,
 	roster.ECONFLICT: 409, roster.ETOOLARGE: 413, roster.EUNSUPPORTED: 415, roster.ENOTIMPL: 501,
+	roster.EUNAVAILABLE: 503,
 }
 
 // ErrorBody is the JSON of every admin API error.
@@ -113,15 +115,27 @@ type ErrorBody struct {
 	} `json:"error"`
 }
 
-func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+// writeError writes the ErrorBody of err. Internal errors are logged and
+// shown as "internal error"; a store error that the store classifies as an
+// outage (roster.Unavailable) is logged too, and answered 503 with
+// Retry-After and code "unavailable", so that scripts and the CLI can tell
+// "try again" from "this is broken".
+func (h *Handler) writeError(w http.ResponseWriter, err error) {
+	if u := roster.Unavailable(err, h.admins); u != nil {
+		h.log.Error("admin API: store unavailable", slog.String("request_id", w.Header().Get("X-Request-Id")), slog.Any("error", err))
+		err = u
+	}
 	code := roster.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
 		status = http.StatusInternalServerError
-		log.Error("admin API internal error", slog.Any("error", err))
+		h.log.Error("admin API internal error", slog.String("request_id", w.Header().Get("X-Request-Id")), slog.Any("error", err))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster-admin"`)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(roster.RetryAfterSeconds))
 	}
 	var b ErrorBody
 	b.Error.Code, b.Error.Message = code, roster.ErrorMessage(err)

@@ -20,6 +20,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -361,10 +362,16 @@ func (h *Handler) authenticate(ctx context.Context, c credentials) (*roster.OAut
 // that are not oauthErrors are internal: the log gets the details, the
 // client only the request id. server_error is not one of §5.2's codes, but
 // it is the code §4.1.2.1 gives for the same situation and the one clients
-// already know.
+// already know. A store error that the store classifies as an outage
+// (roster.Unavailable) is temporarily_unavailable, §4.1.2.1's code for it,
+// with the 503 and Retry-After that a redirect could not carry there but a
+// token response can; ServeHTTP logs the cause like any 5xx.
 func (h *Handler) writeError(w http.ResponseWriter, reqID string, err error) int {
 	var oe *oauthError
-	if !errors.As(err, &oe) {
+	if u := roster.Unavailable(err, h.store); u != nil {
+		oe = &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", desc: u.Message}
+		w.Header().Set("Retry-After", strconv.Itoa(roster.RetryAfterSeconds))
+	} else if !errors.As(err, &oe) {
 		oe = &oauthError{status: http.StatusInternalServerError, code: "server_error", desc: "internal error; quote request id " + reqID + " when reporting it"}
 	}
 	if oe.basic {

@@ -1,5 +1,5 @@
 // Package scimhttp serves the SCIM 2.0 API of Roster's directories under
-// /v1/scim/{idp_id}, plus /healthz and /metrics. Every error it writes is a
+// /v1/scim/{idp_id}, plus /healthz, /readyz and /metrics. Every error it writes is a
 // SCIM error body; handlers return errors and one function writes them.
 package scimhttp
 
@@ -89,6 +89,7 @@ func (s *Server) Handler(prom *prometheus.Registry) http.Handler {
 		_, err := w.Write([]byte(`{"status":"ok"}` + "\n"))
 		return err
 	})))
+	mux.Handle("/readyz", s.wrap("/readyz", getOnly(s.readyz)))
 	mux.Handle("/metrics", s.wrap("/metrics", getOnly(func(w http.ResponseWriter, r *http.Request) error {
 		promhttp.HandlerFor(prom, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 		return nil
@@ -109,6 +110,33 @@ func (s *Server) Handler(prom *prometheus.Registry) http.Handler {
 		}).ServeHTTP(w, r)
 	})
 	return s.requestID(collapseSlashes(mux))
+}
+
+// readyTimeout bounds the store ping of /readyz, so that a database that
+// accepts connections but does not answer fails the probe rather than
+// hanging it.
+const readyTimeout = 2 * time.Second
+
+// readyz is the readiness probe: 200 when the store answers a ping, 503 with
+// Retry-After when it does not, so that a load balancer takes this replica
+// out of rotation during a database outage and back in when it recovers.
+// /healthz stays a liveness probe that only says the process serves:
+// failing it on an outage would get replicas restarted, which cannot help
+// and which they do not need, since the pool reconnects by itself. Stores
+// without a Ping method (SQLite, a file) are always ready.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if p, ok := s.store.(interface{ Ping(context.Context) error }); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := p.Ping(ctx); err != nil {
+			s.log.LogAttrs(r.Context(), slog.LevelError, "readiness check failed: the store does not answer",
+				slog.String("request_id", requestIDOf(r.Context())), slog.Any("error", err))
+			return roster.Errorf(roster.EUNAVAILABLE, "not ready: the database does not answer; retry later (see Retry-After)")
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write([]byte(`{"status":"ready"}` + "\n"))
+	return err
 }
 
 // getOnly answers methods other than GET and HEAD with a SCIM 405.
@@ -236,12 +264,20 @@ var statusOf = map[string]int{
 	roster.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	roster.ENOTIMPL:      http.StatusNotImplemented,
 	roster.EINTERNAL:     http.StatusInternalServerError,
+	roster.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // writeError is the one place that turns an error into a response: a SCIM
 // error body (RFC 7644 §3.12) with status as a string. Internal errors are
-// logged with the request id and shown only as "internal error".
+// logged with the request id and shown only as "internal error". A store
+// error that the store classifies as an outage (roster.Unavailable) is
+// logged the same way but answered 503 with Retry-After: a transient failure
+// that clients should retry, not a bug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if u := roster.Unavailable(err, s.store, s.admin); u != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelError, "store unavailable", slog.String("request_id", requestIDOf(r.Context())), slog.Any("error", err))
+		err = u
+	}
 	code := roster.ErrorCode(err)
 	if code == roster.ENOTMODIFIED {
 		w.WriteHeader(http.StatusNotModified)
@@ -259,6 +295,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(roster.RetryAfterSeconds))
 	}
 	body := map[string]any{"schemas": []string{scim.ErrorURN}, "status": strconv.Itoa(status), "detail": detail}
 	if t := roster.ErrorSCIMType(err); t != "" {
