@@ -80,7 +80,7 @@ frontend scim
   default_backend roster
 backend roster
   balance roundrobin
-  option httpchk GET /healthz
+  option httpchk GET /readyz
   server r1 127.0.0.1:8081 check inter 500ms
   server r2 127.0.0.1:8082 check inter 500ms
 CFG
