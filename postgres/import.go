@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Import fills the database with another store's data (`roster copy`) in
@@ -19,6 +20,9 @@ type Import struct {
 	names  []string                     // the data tables, sorted
 	copied map[string]bool
 }
+
+// lockTimeout bounds BeginImport's wait for the tables' locks.
+const lockTimeout = "30s"
 
 // NotEmptyError is BeginImport's refusal of a database that already holds
 // data, with the number of rows in each table that has some.
@@ -107,8 +111,20 @@ func (im *Import) begin(ctx context.Context, replace bool) error {
 		idents[i] = pgx.Identifier{n}.Sanitize()
 	}
 	list := strings.Join(idents, ", ")
-	// EXCLUSIVE mode lets readers in but no writer.
+	// EXCLUSIVE mode lets readers in but no writer. A server busy on the
+	// tables makes the lock wait; the copy gives up after lockTimeout
+	// rather than hang, or queue every request of the server behind it.
+	if _, err := im.tx.Exec(ctx, `SET LOCAL lock_timeout = '`+lockTimeout+`'`); err != nil {
+		return err
+	}
 	if _, err := im.tx.Exec(ctx, `LOCK TABLE `+list+` IN EXCLUSIVE MODE`); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
+			return fmt.Errorf("postgres: the tables are in use and could not be locked within %s; stop the servers on the database and try again", lockTimeout)
+		}
+		return err
+	}
+	if _, err := im.tx.Exec(ctx, `SET LOCAL lock_timeout = 0`); err != nil {
 		return err
 	}
 	if replace {
