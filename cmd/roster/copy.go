@@ -71,7 +71,7 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return &usageError{message: "copy needs --to, the PostgreSQL database to copy into", hint: "roster copy --from ./roster-data --to postgres://user@host/db (or set ROSTER_DATABASE_URL)"}
 	}
 	start := time.Now()
-	tables, err := copyData(ctx, from, to, force)
+	tables, err := copyData(ctx, from, to, force, stderr)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 // copyData copies every table from the SQLite database in dir into the
 // PostgreSQL database at url in one transaction, and returns the row counts
 // of both sides, which it has checked are equal.
-func copyData(ctx context.Context, dir, url string, force bool) ([]copyTable, error) {
+func copyData(ctx context.Context, dir, url string, force bool, progress io.Writer) ([]copyTable, error) {
 	src, err := sqlite.OpenExport(ctx, dir)
 	if errors.Is(err, sqlite.ErrSchemaOutdated) {
 		return nil, fmt.Errorf("%w\nhint: run \"roster migrate --data %s\" with this roster first (stop the server on it), then copy again", err, dir)
@@ -127,6 +127,7 @@ func copyData(ctx context.Context, dir, url string, force bool) ([]copyTable, er
 	}
 	copied := map[string]int64{}
 	for _, t := range src.Tables() {
+		start := time.Now()
 		rows, err := src.Rows(ctx, t)
 		if err != nil {
 			return nil, err
@@ -137,6 +138,7 @@ func copyData(ctx context.Context, dir, url string, force bool) ([]copyTable, er
 			return nil, err
 		}
 		copied[t.Name] = n
+		fmt.Fprintf(progress, "copied %s: %d rows in %v\n", t.Name, n, time.Since(start).Round(time.Millisecond))
 	}
 
 	var counts []copyTable
