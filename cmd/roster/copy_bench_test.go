@@ -32,10 +32,10 @@ func BenchmarkCopy(b *testing.B) {
 	if dir == "" {
 		dir = b.TempDir()
 	}
+	u := pgtest.URL(b)
 	start := time.Now()
 	seedCopy(b, dir, *copyUsers)
 	b.Logf("seeded %d users in %v", *copyUsers, time.Since(start).Round(time.Millisecond))
-	u := pgtest.URL(b)
 	force := false
 	var progress io.Writer = io.Discard
 	if testing.Verbose() {

@@ -184,8 +184,15 @@ func TestCopyRefusesNonEmptyTarget(t *testing.T) {
 		}
 		return out
 	}
-	if code, _, errs := run(t, "copy", "--from", a, "--to", u); code != 0 {
-		t.Fatalf("copy into an empty database: %s", errs)
+	// --from and --to from the environment, the URL from a file.
+	urlFile := filepath.Join(t.TempDir(), "url")
+	if err := os.WriteFile(urlFile, []byte(u+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ROSTER_DATA": a, "ROSTER_DATABASE_URL_FILE": urlFile}
+	var stdout, stderr bytes.Buffer
+	if code := Run(context.Background(), []string{"copy"}, &stdout, &stderr, func(k string) string { return env[k] }); code != 0 {
+		t.Fatalf("copy into an empty database: %s", stderr.String())
 	}
 	if orgs("--database", u) != orgs("--data", a) {
 		t.Fatal("the copy does not hold the source's organization")
