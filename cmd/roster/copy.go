@@ -121,7 +121,15 @@ func copyData(ctx context.Context, dir, url string, force bool, progress io.Writ
 		return nil, err
 	}
 	defer im.Rollback(context.WithoutCancel(ctx))
+	counts, err := copyTables(ctx, src, im, progress)
+	if err != nil {
+		return nil, fmt.Errorf("%w\nnothing was written: the copy was rolled back", err)
+	}
+	return counts, nil
+}
 
+// copyTables copies the tables, checks the counts and commits.
+func copyTables(ctx context.Context, src *sqlite.Export, im *postgres.Import, progress io.Writer) ([]copyTable, error) {
 	if err := sameTables(src.Tables(), im.Tables()); err != nil {
 		return nil, err
 	}
@@ -145,6 +153,7 @@ func copyData(ctx context.Context, dir, url string, force bool, progress io.Writ
 	var bad []string
 	for _, t := range src.Tables() {
 		c := copyTable{Table: t.Name}
+		var err error
 		if c.Source, err = src.Count(ctx, t.Name); err != nil {
 			return nil, err
 		}
@@ -157,7 +166,7 @@ func copyData(ctx context.Context, dir, url string, force bool, progress io.Writ
 		counts = append(counts, c)
 	}
 	if len(bad) > 0 {
-		return nil, fmt.Errorf("the row counts differ, so nothing was written: %s", strings.Join(bad, "; "))
+		return nil, fmt.Errorf("the row counts differ: %s", strings.Join(bad, "; "))
 	}
 	if err := im.Commit(ctx); err != nil {
 		return nil, err
