@@ -66,7 +66,7 @@ func (db *DB) BeginImport(ctx context.Context, replace bool) (*Import, error) {
 	}
 	im := &Import{tx: tx, tables: map[string]map[string]string{}, copied: map[string]bool{}}
 	if err := im.begin(ctx, replace); err != nil {
-		tx.Rollback(ctx)
+		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return im, nil
