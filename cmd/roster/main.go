@@ -36,6 +36,7 @@ Commands:
   serve   run the SCIM server (initializes an empty data directory first)
   init    initialize a data directory and print its tenant URL and API key
   migrate apply database migrations and exit
+  copy    copy a data directory's SQLite database into PostgreSQL
   org     create and list organizations
   admin   create, list and revoke admins of an organization
   key     create, list and revoke API keys
@@ -67,6 +68,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runInit(ctx, rest, stdout, stderr, getenv)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout, stderr, getenv)
+	case "copy":
+		err = runCopy(ctx, rest, stdout, stderr, getenv)
 	case "org", "admin", "key", "idp", "oauth", "profile", "logs":
 		err = runAdmin(ctx, cmd, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
