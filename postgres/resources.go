@@ -539,32 +539,12 @@ type listQuery struct {
 }
 
 // listSQL builds the statements List runs. It is separate from List so that
-// a query-plan test can check the exact SQL the store executes. The count
-// statement's arguments are a prefix of the page statement's: one compiler
-// numbers the placeholders of both.
+// the query-plan test checks the exact SQL the store executes.
 func (db *DB) listSQL(dir, typ string, q scim.ListQuery) (listQuery, error) {
 	rt := db.reg.ResourceType(typ)
 	if rt == nil {
 		return listQuery{}, fmt.Errorf("list: unknown resource type %q", typ)
 	}
-	c := &compiler{rt: rt, dir: dir}
-	base := ` WHERE r.dir_id = ` + c.arg(dir) + ` AND r.type = ` + c.arg(typ)
-	if q.Filter != nil {
-		where, err := c.expr(q.Filter)
-		if err != nil {
-			return listQuery{}, err
-		}
-		base += ` AND ` + where
-	}
-	countArgs := append([]any(nil), c.args...)
-	order := c.orderBy(q)
-	start := max(q.StartIndex, 1)
-	limit := c.arg(q.Count)
-	offset := c.arg(start - 1)
-	return listQuery{
-		count:     `SELECT count(*) FROM resources r` + base,
-		countArgs: countArgs,
-		page:      selectResource + base + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset,
-		pageArgs:  c.args,
-	}, nil
+	l, err := dialect.ListSQL(rt, dir, q, selectResource)
+	return listQuery{count: l.Count, countArgs: l.CountArgs, page: l.Page, pageArgs: l.PageArgs}, err
 }

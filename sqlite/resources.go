@@ -512,26 +512,6 @@ func (db *DB) listSQL(dir, typ string, q scim.ListQuery) (listQuery, error) {
 	if rt == nil {
 		return listQuery{}, fmt.Errorf("list: unknown resource type %q", typ)
 	}
-	where, args, err := compileFilter(rt, dir, q.Filter)
-	if err != nil {
-		return listQuery{}, err
-	}
-	base := ` WHERE r.dir_id = ? AND r.type = ?`
-	if emailDriven(rt, q.Filter) {
-		// The unary + keeps these terms off the indexes, SQLite's way of
-		// steering the planner, so the emails lookup drives the query.
-		base = ` WHERE +r.dir_id = ? AND +r.type = ?`
-	}
-	args = append([]any{dir, typ}, args...)
-	if where != "" {
-		base += ` AND ` + where
-	}
-	order, orderArgs := orderBy(rt, q)
-	start := max(q.StartIndex, 1)
-	return listQuery{
-		count:     `SELECT count(*) FROM resources r` + base,
-		countArgs: args,
-		page:      selectResource + base + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`,
-		pageArgs:  append(append(args[:len(args):len(args)], orderArgs...), q.Count, start-1),
-	}, nil
+	l, err := dialect.ListSQL(rt, dir, q, selectResource)
+	return listQuery{count: l.Count, countArgs: l.CountArgs, page: l.Page, pageArgs: l.PageArgs}, err
 }
