@@ -31,7 +31,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/scim"
 )
 
@@ -46,13 +48,13 @@ var (
 )
 
 // DB is the PostgreSQL store. Unlike SQLite, PostgreSQL takes concurrent
-// writers, so one pool serves reads and writes.
+// writers, so one pool serves reads and writes. The store's SQL is shared
+// with the sqlite package (sqlstore.Store, with Now, the clock tests
+// replace), through pgx's database/sql adapter on the same pool.
 type DB struct {
+	*sqlstore.Store
 	pool *pgxpool.Pool
 	reg  *scim.Registry
-
-	// Now returns the current time; tests replace it.
-	Now func() time.Time
 
 	// touched remembers when each API key's last_used was written.
 	touched sync.Map
@@ -120,10 +122,12 @@ func Connect(ctx context.Context, url string, reg *scim.Registry) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &DB{pool: pool, reg: reg, Now: time.Now}, nil
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	return &DB{Store: sqlstore.New(dialect, sqlDB, sqlDB, reg), pool: pool, reg: reg}, nil
 }
 
 // Close closes the pool, waiting for connections in use to be returned.
+// Closing the database/sql adapter leaves the pool open.
 func (db *DB) Close() error {
 	db.pool.Close()
 	return nil

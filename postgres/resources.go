@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -48,25 +47,6 @@ func uniquenessError(typ string) error {
 		return roster.SCIMErrorf(roster.ScimUniqueness, "userName is already taken in this directory (userName is unique, case-insensitively)")
 	}
 	return roster.SCIMErrorf(roster.ScimUniqueness, "a group with this displayName already exists in this directory")
-}
-
-// badText turns PostgreSQL's refusal of the NUL character, which neither
-// text nor JSONB can hold (SQLite can), into a SCIM invalidValue error
-// rather than a server error; other errors pass through.
-func badText(err error) error {
-	var e *pgconn.PgError
-	if errors.As(err, &e) && (e.Code == "22P05" || e.Code == "22021") {
-		return roster.SCIMErrorf(roster.ScimInvalidValue, "values cannot contain the NUL character (U+0000)")
-	}
-	return err
-}
-
-// retryable reports whether a transaction failed only because another
-// transaction got in its way (deadlock or serialization failure), so that
-// running it again can succeed.
-func retryable(err error) bool {
-	var e *pgconn.PgError
-	return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001")
 }
 
 // writeTx runs fn in a read-write transaction, committing when it returns

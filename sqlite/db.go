@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/scim"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -27,24 +28,24 @@ var migrationFS embed.FS
 
 // Compile-time checks that DB implements the store interfaces.
 var (
-	_ roster.AdminStore = (*DB)(nil)
-	_ scim.Store        = (*DB)(nil)
+	_ roster.AdminStore      = (*DB)(nil)
+	_ roster.RequestLogStore = (*DB)(nil)
+	_ scim.Store             = (*DB)(nil)
 )
 
 // DB is the SQLite store. Writes go through a single-connection pool, since
 // SQLite allows one writer at a time and queuing in Go is cheaper than
 // retrying on SQLITE_BUSY; reads use a separate pool and run concurrently
-// thanks to WAL.
+// thanks to WAL. The store's SQL is shared with the postgres package
+// (sqlstore.Store, with Now, the clock tests replace).
 type DB struct {
+	*sqlstore.Store
 	write *sql.DB
 	read  *sql.DB
 	reg   *scim.Registry
 
 	// touched remembers when each API key's last_used was written.
 	touched sync.Map
-
-	// Now returns the current time; tests replace it.
-	Now func() time.Time
 }
 
 // FileName is the database file inside the data directory.
@@ -100,7 +101,7 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	db := &DB{write: w, read: r, reg: reg, Now: time.Now}
+	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -5,6 +5,8 @@
 // once.
 package sqlstore
 
+import "database/sql"
+
 // Dialect is what one database's SQL needs that the other's does not. It is
 // a struct of values rather than an interface so that each store declares
 // its dialect as one literal, next to the reasons for each choice.
@@ -49,4 +51,35 @@ type Dialect struct {
 	// NoIndex, prefixed to a column, keeps the planner from using an index
 	// on it ("" when the dialect does not need the hint; see emailDriven).
 	NoIndex string
+
+	// The fields below serve Store rather than the filter compiler.
+
+	// ReadTx are the options of read transactions, which see one snapshot.
+	ReadTx *sql.TxOptions
+	// ForUpdate, appended to a SELECT in a write transaction, locks the
+	// rows read until the transaction ends; "" where a write transaction
+	// already excludes other writers.
+	ForUpdate string
+	// Retryable reports whether a write transaction failed only because
+	// another one got in its way, so that running it again can succeed;
+	// nil when it cannot happen.
+	Retryable func(err error) bool
+	// IsUnique reports whether err is a unique constraint violation.
+	IsUnique func(err error) bool
+	// BadValue turns the database's refusal of a value it cannot store
+	// into a SCIM error, and returns other errors as they are; nil when
+	// every value can be stored.
+	BadValue func(err error) error
+	// Doc is a JSON document as the argument the doc column stores.
+	Doc func(doc []byte) any
+	// Greatest is the function that returns the largest of its arguments.
+	Greatest string
+	// ByteOrder, appended to a text column in ORDER BY, sorts by bytes.
+	ByteOrder string
+	// Bootstrap is a statement that Bootstrap's transaction runs first to
+	// serialize replicas; "" when there is one writer.
+	Bootstrap string
+	// NoTimeout is a statement that lifts the statement timeout for the
+	// rest of a transaction whose work grows with the data; "" for none.
+	NoTimeout string
 }

@@ -1,9 +1,12 @@
 package sqlite
 
-import "github.com/roster-scim/roster/internal/sqlstore"
+import (
+	"database/sql"
 
-// dialect is SQLite's side of the filter compiler shared with the postgres
-// package.
+	"github.com/roster-scim/roster/internal/sqlstore"
+)
+
+// dialect is SQLite's side of the SQL shared with the postgres package.
 var dialect = &sqlstore.Dialect{
 	Param: func(int) string { return "?" },
 	True:  "1",
@@ -31,4 +34,12 @@ var dialect = &sqlstore.Dialect{
 	Right:        func(x, n string) string { return "substr(" + x + ", -" + n + ")" },
 	// The unary + is SQLite's way of keeping a term off the indexes.
 	NoIndex: "+",
+
+	// Reads see one snapshot thanks to WAL; writers take the database
+	// lock when their transaction starts (BEGIN IMMEDIATE, see Open), so
+	// they neither lock rows, nor deadlock, nor serialize Bootstrap.
+	ReadTx:   &sql.TxOptions{ReadOnly: true},
+	IsUnique: isUnique,
+	Doc:      func(doc []byte) any { return doc },
+	Greatest: "max",
 }
