@@ -1,6 +1,9 @@
 // Package postgres is Roster's PostgreSQL store, for several stateless
 // replicas behind a load balancer. It mirrors the sqlite package: the same
-// tables and columns, raw SQL through pgx, embedded forward-only migrations.
+// tables and columns, raw SQL, embedded forward-only migrations. The
+// store's SQL is shared with the sqlite package (internal/sqlstore, through
+// pgx's database/sql adapter); what PostgreSQL spells differently is in
+// dialect.go.
 //
 // Helpers shared inside the package (defined in db.go unless noted):
 //
@@ -14,8 +17,7 @@
 //	isUnique(err)      err is a unique violation (SQLSTATE 23505)
 //	isNoRows(err)      err is pgx.ErrNoRows
 //	db.inTx(ctx, fn)   runs fn in a transaction, committing when it returns nil
-//	notFound(what, id) (admin.go) the ENOTFOUND roster error
-//	nullTime, timePtr, asStored, nullString (admin.go / requestlog.go)
+//	nullString(s)      (requestlog.go) "" as NULL
 package postgres
 
 import (
@@ -25,7 +27,6 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,9 +56,6 @@ type DB struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
 	reg  *scim.Registry
-
-	// touched remembers when each API key's last_used was written.
-	touched sync.Map
 }
 
 // queryer is what both the pool and a transaction offer, so that helpers
@@ -78,6 +76,11 @@ var (
 // key is the schema, so replicas of one schema migrate once while separate
 // schemas (tests, or several Rosters on one database) do not queue.
 const migrationLock int32 = 0x6d696772
+
+// bootstrapLock is the advisory lock key that serializes Bootstrap across
+// replicas ("boot" in ASCII), keyed by schema as migrationLock is (see
+// dialect.Bootstrap).
+const bootstrapLock int32 = 0x626f6f74
 
 // DefaultStatementTimeout bounds every statement, so that a runaway query
 // fails instead of holding a connection and its locks. A connection string

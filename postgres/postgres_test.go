@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/postgres/pgtest"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
@@ -58,10 +58,7 @@ func mustAddTenant(tb testing.TB, db *DB, name string) storetest.Tenant {
 	tb.Helper()
 	ten := storetest.NewTenant(name)
 	ctx := context.Background()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		return insertTenant(ctx, tx, &ten.Bootstrap, db.now())
-	})
-	if err != nil {
+	if err := sqlstore.AddTenant(ctx, db.Store, &ten.Bootstrap); err != nil {
 		tb.Fatalf("insert tenant %s: %v", name, err)
 	}
 	return ten

@@ -43,9 +43,6 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	reg   *scim.Registry
-
-	// touched remembers when each API key's last_used was written.
-	touched sync.Map
 }
 
 // FileName is the database file inside the data directory.

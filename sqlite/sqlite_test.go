@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
 )
@@ -39,16 +40,8 @@ func mustAddTenant(tb testing.TB, db *DB, name string) storetest.Tenant {
 	tb.Helper()
 	ten := storetest.NewTenant(name)
 	ctx := context.Background()
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer tx.Rollback()
-	if err := insertTenant(ctx, tx, &ten.Bootstrap, db.now()); err != nil {
+	if err := sqlstore.AddTenant(ctx, db.Store, &ten.Bootstrap); err != nil {
 		tb.Fatalf("insert tenant %s: %v", name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		tb.Fatal(err)
 	}
 	return ten
 }
