@@ -111,3 +111,18 @@ func TestNULCharacter(t *testing.T) {
 		t.Errorf("title with NUL: %v, want %s", err, roster.EINVALID)
 	}
 }
+
+// listQuery holds the statements of one List call with their arguments.
+type listQuery struct {
+	count     string
+	countArgs []any
+	page      string
+	pageArgs  []any
+}
+
+// listSQL builds the statements List runs, for the query-plan tests to
+// check the exact SQL the store executes.
+func (db *DB) listSQL(dir, typ string, q scim.ListQuery) (listQuery, error) {
+	l, err := dialect.ListSQL(db.reg.ResourceType(typ), dir, q, sqlstore.SelectResource)
+	return listQuery{count: l.Count, countArgs: l.CountArgs, page: l.Page, pageArgs: l.PageArgs}, err
+}

@@ -168,3 +168,24 @@ func TestDurable(t *testing.T) {
 		t.Errorf("user after reopening: %+v, %v", res, err)
 	}
 }
+
+// listQuery holds the statements of one List call with their arguments.
+type listQuery struct {
+	count     string
+	countArgs []any
+	page      string
+	pageArgs  []any
+}
+
+// listSQL builds the statements List runs, for the query-plan tests to
+// check the exact SQL the store executes.
+func (db *DB) listSQL(dir, typ string, q scim.ListQuery) (listQuery, error) {
+	l, err := dialect.ListSQL(db.reg.ResourceType(typ), dir, q, sqlstore.SelectResource)
+	return listQuery{count: l.Count, countArgs: l.CountArgs, page: l.Page, pageArgs: l.PageArgs}, err
+}
+
+// insertResource writes a new resource as Create does, in tx; the
+// benchmarks seed large directories with it.
+func insertResource(ctx context.Context, tx *sql.Tx, dir string, r *scim.Resource) (int64, error) {
+	return sqlstore.InsertResource(ctx, dialect, tx, dir, r)
+}

@@ -95,14 +95,6 @@ func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.
 	return tx.Commit()
 }
 
-// badValue passes err through the dialect's BadValue.
-func (s *Store) badValue(err error) error {
-	if s.d.BadValue == nil {
-		return err
-	}
-	return s.d.BadValue(err)
-}
-
 // affected returns how many rows a statement changed, or err.
 func affected(res sql.Result, err error) (int64, error) {
 	if err != nil {
