@@ -25,8 +25,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,15 +141,10 @@ func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 // transaction, recording it by name. Migrations are forward-only. Replicas
 // may run it at the same time: each migration is applied once.
 func (db *DB) Migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", name, err)
-		}
+	if err := sqlstore.EachMigration(migrationFS, func(name string, body []byte) error {
+		return db.migrateFile(ctx, name, body)
+	}); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	return nil
 }
@@ -160,11 +153,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // advisory lock, held until it ends, so that of several replicas starting
 // together one applies the migration and the others, once they get the
 // lock, find it recorded. CREATE TABLE IF NOT EXISTS alone would race.
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	body, err := migrationFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
+func (db *DB) migrateFile(ctx context.Context, name string, body []byte) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		// Waiting for another replica's migration, and the migration
 		// itself, may take longer than the statement timeout.

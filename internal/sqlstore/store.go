@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"io/fs"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -114,4 +117,25 @@ func fromMicros(n int64) time.Time { return time.UnixMicro(n).UTC() }
 
 func nullString(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// EachMigration calls apply with the name and text of each migration in
+// fsys (migrations/*.sql), in name order, and stops at the first error.
+// Each store applies a migration in its own transaction and records it.
+func EachMigration(fsys fs.FS, apply func(name string, body []byte) error) error {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		body, err := fs.ReadFile(fsys, name)
+		if err == nil {
+			err = apply(name, body)
+		}
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
 }
