@@ -127,11 +127,12 @@ func Connect(ctx context.Context, url string, reg *scim.Registry) (*DB, error) {
 	return &DB{Store: sqlstore.New(dialect, sqlDB, sqlDB, reg), pool: pool, reg: reg}, nil
 }
 
-// Close closes the pool, waiting for connections in use to be returned.
-// Closing the database/sql adapter leaves the pool open.
+// Close closes the database/sql adapter, then the pool, waiting for
+// connections in use to be returned.
 func (db *DB) Close() error {
+	err := db.Store.Close()
 	db.pool.Close()
-	return nil
+	return err
 }
 
 // Ping checks that the database answers, for readiness probes.

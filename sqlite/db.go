@@ -104,11 +104,6 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 	return db, nil
 }
 
-// Close closes both pools.
-func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
-}
-
 // migrate runs each embedded migration not yet applied, each in its own
 // transaction, recording it by name. Migrations are forward-only.
 func (db *DB) migrate(ctx context.Context) error {

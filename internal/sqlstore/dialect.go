@@ -1,8 +1,9 @@
 // Package sqlstore holds the SQL that Roster's two stores, sqlite and
-// postgres, share: the compiler of SCIM filters and sort orders into SQL.
-// What differs between the databases is a Dialect value, so that each
-// store package states its differences in one place and the logic exists
-// once.
+// postgres, share: the compiler of SCIM filters and sort orders into SQL,
+// and Store, the SCIM resource, admin and request log store on
+// database/sql. What differs between the databases is a Dialect value, so
+// that each store package states its differences in one place and the
+// logic exists once.
 package sqlstore
 
 import "database/sql"

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -41,6 +42,15 @@ type Store struct {
 // New returns a store that writes through w and reads through r.
 func New(d *Dialect, w, r *sql.DB, reg *scim.Registry) *Store {
 	return &Store{d: d, w: w, r: r, reg: reg, Now: time.Now}
+}
+
+// Close closes the store's database/sql pools (one for PostgreSQL, where
+// the pgx pool beneath stays open for its owner to close).
+func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
