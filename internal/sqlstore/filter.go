@@ -20,9 +20,9 @@ type ListSQL struct {
 }
 
 // ListSQL builds the statements that list the resources of type rt in
-// directory dir: selectResource (which reads resources r) filtered, sorted
-// and paged as q asks.
-func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery, selectResource string) (ListSQL, error) {
+// directory dir, filtered, sorted and paged as q asks. List runs them; the
+// query-plan tests explain them.
+func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (ListSQL, error) {
 	c := &compiler{d: d, rt: rt, dir: dir}
 	hint := ""
 	if emailDriven(rt, q.Filter) {

@@ -275,9 +275,9 @@ func (d *Dialect) loadRefs(ctx context.Context, tx *sql.Tx, query string, rid in
 	})
 }
 
-// SelectResource reads resources r; the document as text, so that it
+// selectResource reads resources r; the document as text, so that it
 // decodes with UseNumber whatever the column's type.
-const SelectResource = `SELECT r.rid, r.type, r.id, r.created, r.modified, r.version, CAST(r.doc AS TEXT) FROM resources r`
+const selectResource = `SELECT r.rid, r.type, r.id, r.created, r.modified, r.version, CAST(r.doc AS TEXT) FROM resources r`
 
 func scanResource(row interface{ Scan(...any) error }) (*scim.Resource, int64, error) {
 	var r scim.Resource
@@ -300,7 +300,7 @@ func scanResource(row interface{ Scan(...any) error }) (*scim.Resource, int64, e
 // (Dialect.ForUpdate), so that writers through any replica take turns on
 // one resource.
 func (d *Dialect) load(ctx context.Context, tx *sql.Tx, dir, typ, id string, withMembers, forUpdate bool) (*scim.Resource, int64, error) {
-	query := SelectResource + ` WHERE r.dir_id = ? AND r.id = ? AND r.type = ?`
+	query := selectResource + ` WHERE r.dir_id = ? AND r.id = ? AND r.type = ?`
 	if forUpdate {
 		query += d.ForUpdate
 	}
@@ -447,7 +447,7 @@ func (s *Store) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*s
 	if rt == nil {
 		return nil, fmt.Errorf("list: unknown resource type %q", typ)
 	}
-	lq, err := s.d.ListSQL(rt, dir, q, SelectResource)
+	lq, err := s.d.ListSQL(rt, dir, q)
 	if err != nil {
 		return nil, err
 	}

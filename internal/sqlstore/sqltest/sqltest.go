@@ -73,7 +73,7 @@ func Plans(t *testing.T, d *sqlstore.Dialect, reg *scim.Registry, dir string, pl
 			if q.Filter, err = rt.ResolveFilter(e); err != nil {
 				t.Fatal(err)
 			}
-			lq, err := d.ListSQL(rt, dir, q, sqlstore.SelectResource)
+			lq, err := d.ListSQL(rt, dir, q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +87,7 @@ func Plans(t *testing.T, d *sqlstore.Dialect, reg *scim.Registry, dir string, pl
 // what importers walk with startIndex and count, for its plan to be
 // checked.
 func Unfiltered(t *testing.T, d *sqlstore.Dialect, reg *scim.Registry, dir string) sqlstore.ListSQL {
-	lq, err := d.ListSQL(reg.ResourceType(scim.UserType), dir, scim.ListQuery{StartIndex: 101, Count: 100}, sqlstore.SelectResource)
+	lq, err := d.ListSQL(reg.ResourceType(scim.UserType), dir, scim.ListQuery{StartIndex: 101, Count: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
