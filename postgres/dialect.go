@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/roster-scim/roster"
-
 	"github.com/roster-scim/roster/internal/sqlstore"
 )
 
