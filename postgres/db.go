@@ -1,6 +1,9 @@
 // Package postgres is Roster's PostgreSQL store, for several stateless
 // replicas behind a load balancer. It mirrors the sqlite package: the same
-// tables and columns, raw SQL through pgx, embedded forward-only migrations.
+// tables and columns, raw SQL, embedded forward-only migrations. The
+// store's SQL is shared with the sqlite package (internal/sqlstore, through
+// pgx's database/sql adapter); what PostgreSQL spells differently is in
+// dialect.go.
 //
 // Helpers shared inside the package (defined in db.go unless noted):
 //
@@ -14,8 +17,7 @@
 //	isUnique(err)      err is a unique violation (SQLSTATE 23505)
 //	isNoRows(err)      err is pgx.ErrNoRows
 //	db.inTx(ctx, fn)   runs fn in a transaction, committing when it returns nil
-//	notFound(what, id) (admin.go) the ENOTFOUND roster error
-//	nullTime, timePtr, asStored, nullString (admin.go / requestlog.go)
+//	nullString(s)      (requestlog.go) "" as NULL
 package postgres
 
 import (
@@ -23,15 +25,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/scim"
 )
 
@@ -46,16 +47,13 @@ var (
 )
 
 // DB is the PostgreSQL store. Unlike SQLite, PostgreSQL takes concurrent
-// writers, so one pool serves reads and writes.
+// writers, so one pool serves reads and writes. The store's SQL is shared
+// with the sqlite package (sqlstore.Store, with Now, the clock tests
+// replace), through pgx's database/sql adapter on the same pool.
 type DB struct {
+	*sqlstore.Store
 	pool *pgxpool.Pool
 	reg  *scim.Registry
-
-	// Now returns the current time; tests replace it.
-	Now func() time.Time
-
-	// touched remembers when each API key's last_used was written.
-	touched sync.Map
 }
 
 // queryer is what both the pool and a transaction offer, so that helpers
@@ -76,6 +74,11 @@ var (
 // key is the schema, so replicas of one schema migrate once while separate
 // schemas (tests, or several Rosters on one database) do not queue.
 const migrationLock int32 = 0x6d696772
+
+// bootstrapLock is the advisory lock key that serializes Bootstrap across
+// replicas ("boot" in ASCII), keyed by schema as migrationLock is (see
+// dialect.Bootstrap).
+const bootstrapLock int32 = 0x626f6f74
 
 // DefaultStatementTimeout bounds every statement, so that a runaway query
 // fails instead of holding a connection and its locks. A connection string
@@ -120,13 +123,16 @@ func Connect(ctx context.Context, url string, reg *scim.Registry) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	return &DB{pool: pool, reg: reg, Now: time.Now}, nil
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	return &DB{Store: sqlstore.New(dialect, sqlDB, sqlDB, reg), pool: pool, reg: reg}, nil
 }
 
-// Close closes the pool, waiting for connections in use to be returned.
+// Close closes the database/sql adapter, then the pool, waiting for
+// connections in use to be returned.
 func (db *DB) Close() error {
+	err := db.Store.Close()
 	db.pool.Close()
-	return nil
+	return err
 }
 
 // Ping checks that the database answers, for readiness probes.
@@ -136,15 +142,10 @@ func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 // transaction, recording it by name. Migrations are forward-only. Replicas
 // may run it at the same time: each migration is applied once.
 func (db *DB) Migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("postgres: migration %s: %w", name, err)
-		}
+	if err := sqlstore.EachMigration(migrationFS, func(name string, body []byte) error {
+		return db.migrateFile(ctx, name, body)
+	}); err != nil {
+		return fmt.Errorf("postgres: %w", err)
 	}
 	return nil
 }
@@ -153,11 +154,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // advisory lock, held until it ends, so that of several replicas starting
 // together one applies the migration and the others, once they get the
 // lock, find it recorded. CREATE TABLE IF NOT EXISTS alone would race.
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	body, err := migrationFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
+func (db *DB) migrateFile(ctx context.Context, name string, body []byte) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		// Waiting for another replica's migration, and the migration
 		// itself, may take longer than the statement timeout.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roster-scim/roster/internal/sqlstore/sqltest"
 	"github.com/roster-scim/roster/scim"
 )
 
@@ -70,11 +71,7 @@ func TestQueryPlans(t *testing.T) {
 	dir := mustAddTenant(t, db, "plans").Dir.ID
 	other := mustAddTenant(t, db, "other").Dir.ID
 	seedPlans(t, db, dir, other)
-	for _, c := range []struct {
-		typ, filter string
-		// use is an index every plan must use.
-		use string
-	}{
+	sqltest.Plans(t, dialect, db.reg, dir, []sqltest.Plan{
 		{scim.UserType, `userName eq "x"`, "resources_name"},
 		{scim.UserType, `externalId eq "x"`, "resources_external"},
 		{scim.GroupType, `displayName eq "x"`, "resources_name"},
@@ -86,37 +83,17 @@ func TestQueryPlans(t *testing.T) {
 		// Alone, the probe may also be driven from the member's side.
 		{scim.GroupType, `members eq "u"`, "memberships_"},
 		{scim.UserType, `meta.lastModified gt "2100-01-01T00:00:00Z"`, "resources_modified"},
-	} {
-		t.Run(c.typ+" "+c.filter, func(t *testing.T) {
-			rt := db.reg.ResourceType(c.typ)
-			e, err := scim.ParseFilter(c.filter)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q := scim.ListQuery{StartIndex: 1, Count: 100}
-			if q.Filter, err = rt.ResolveFilter(e); err != nil {
-				t.Fatal(err)
-			}
-			lq, err := db.listSQL(dir, c.typ, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, stmt := range []struct {
-				sql  string
-				args []any
-			}{{lq.count, lq.countArgs}, {lq.page, lq.pageArgs}} {
-				plan := explain(t, db, stmt.sql, stmt.args)
-				t.Logf("%s\n\t%s", stmt.sql, strings.Join(plan, "\n\t"))
-				all := strings.Join(plan, "\n")
-				if strings.Contains(all, "Seq Scan") {
-					t.Errorf("plan scans a whole table")
-				}
-				if !strings.Contains(all, c.use) {
-					t.Errorf("plan does not use %s", c.use)
-				}
-			}
-		})
-	}
+	}, func(t *testing.T, query string, args []any, use string) {
+		plan := explain(t, db, query, args)
+		t.Logf("%s\n\t%s", query, strings.Join(plan, "\n\t"))
+		all := strings.Join(plan, "\n")
+		if strings.Contains(all, "Seq Scan") {
+			t.Errorf("plan scans a whole table")
+		}
+		if !strings.Contains(all, use) {
+			t.Errorf("plan does not use %s", use)
+		}
+	})
 }
 
 // TestQueryPlanUnfiltered checks that a page of an unfiltered list, what
@@ -129,12 +106,9 @@ func TestQueryPlanUnfiltered(t *testing.T) {
 	db := MustOpen(t)
 	dir := mustAddTenant(t, db, "plans").Dir.ID
 	seedPlans(t, db, dir, mustAddTenant(t, db, "other").Dir.ID)
-	lq, err := db.listSQL(dir, scim.UserType, scim.ListQuery{StartIndex: 101, Count: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := explain(t, db, lq.page, lq.pageArgs)
-	t.Logf("%s\n\t%s", lq.page, strings.Join(plan, "\n\t"))
+	lq := sqltest.Unfiltered(t, dialect, db.reg, dir)
+	plan := explain(t, db, lq.Page, lq.PageArgs)
+	t.Logf("%s\n\t%s", lq.Page, strings.Join(plan, "\n\t"))
 	if got := strings.Join(plan, "\n"); strings.Contains(got, "Seq Scan") || strings.Contains(got, "Sort") {
 		t.Errorf("the page is not read in index order")
 	}

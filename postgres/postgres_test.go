@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore/sqltest"
 	"github.com/roster-scim/roster/postgres/pgtest"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
@@ -51,48 +51,24 @@ func mustOpenReplica(tb testing.TB, u string) *DB {
 // redact hides a password in a connection URL for messages.
 func redact(u string) string { return pgtest.Redact(u) }
 
-// mustAddTenant stores a new organization with a directory and a key. The
-// AdminStore interface creates only the first organization (Bootstrap), and
-// tests need a second one for isolation.
+// mustAddTenant stores a new organization with a directory and a key.
 func mustAddTenant(tb testing.TB, db *DB, name string) storetest.Tenant {
-	tb.Helper()
-	ten := storetest.NewTenant(name)
-	ctx := context.Background()
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		return insertTenant(ctx, tx, &ten.Bootstrap, db.now())
-	})
-	if err != nil {
-		tb.Fatalf("insert tenant %s: %v", name, err)
-	}
-	return ten
+	return sqltest.AddTenant(tb, db.Store, name)
 }
 
-// openStores is the storetest contract for PostgreSQL, as for SQLite:
-// tenant A through Bootstrap, tenant B inserted directly, and the clock
-// and keys changed through the DB's fields and tables.
+// openStores is the storetest contract for PostgreSQL; keys change through
+// their table.
 func openStores(t *testing.T) storetest.Stores {
 	db := MustOpen(t)
-	a := storetest.NewTenant("Org A")
-	if err := db.Bootstrap(context.Background(), &a.Bootstrap); err != nil {
-		t.Fatalf("Bootstrap: %v", err)
-	}
-	return storetest.Stores{
-		Store:    db,
-		Admin:    db,
-		Requests: db,
-		A:        a,
-		B:        mustAddTenant(t, db, "Org B"),
-		SetNow:   func(now func() time.Time) { db.Now = now },
-		SetKey: func(keyID string, revoked bool, expires *time.Time) error {
-			var exp *int64
-			if expires != nil {
-				n := micros(*expires)
-				exp = &n
-			}
-			_, err := db.pool.Exec(context.Background(), `UPDATE api_keys SET revoked = $1, expires = $2 WHERE id = $3`, revoked, exp, keyID)
-			return err
-		},
-	}
+	return sqltest.Stores(t, db, db.Store, func(keyID string, revoked bool, expires *time.Time) error {
+		var exp *int64
+		if expires != nil {
+			n := micros(*expires)
+			exp = &n
+		}
+		_, err := db.pool.Exec(context.Background(), `UPDATE api_keys SET revoked = $1, expires = $2 WHERE id = $3`, revoked, exp, keyID)
+		return err
+	})
 }
 
 func TestStore(t *testing.T) {

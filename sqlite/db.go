@@ -9,14 +9,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/scim"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -27,24 +26,21 @@ var migrationFS embed.FS
 
 // Compile-time checks that DB implements the store interfaces.
 var (
-	_ roster.AdminStore = (*DB)(nil)
-	_ scim.Store        = (*DB)(nil)
+	_ roster.AdminStore      = (*DB)(nil)
+	_ roster.RequestLogStore = (*DB)(nil)
+	_ scim.Store             = (*DB)(nil)
 )
 
 // DB is the SQLite store. Writes go through a single-connection pool, since
 // SQLite allows one writer at a time and queuing in Go is cheaper than
 // retrying on SQLITE_BUSY; reads use a separate pool and run concurrently
-// thanks to WAL.
+// thanks to WAL. The store's SQL is shared with the postgres package
+// (sqlstore.Store, with Now, the clock tests replace).
 type DB struct {
+	*sqlstore.Store
 	write *sql.DB
 	read  *sql.DB
 	reg   *scim.Registry
-
-	// touched remembers when each API key's last_used was written.
-	touched sync.Map
-
-	// Now returns the current time; tests replace it.
-	Now func() time.Time
 }
 
 // FileName is the database file inside the data directory.
@@ -100,17 +96,12 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	db := &DB{write: w, read: r, reg: reg, Now: time.Now}
+	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
-}
-
-// Close closes both pools.
-func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
 }
 
 // migrate runs each embedded migration not yet applied, each in its own
@@ -119,42 +110,24 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+	return sqlstore.EachMigration(migrationFS, func(name string, body []byte) error {
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
 		}
-	}
-	return nil
-}
-
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return err
-	} else if n > 0 {
-		return nil
-	}
-	body, err := migrationFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied) VALUES (?, ?)`, name, time.Now().Unix()); err != nil {
-		return err
-	}
-	return tx.Commit()
+		defer tx.Rollback()
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied) VALUES (?, ?)`, name, time.Now().Unix()); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation, by its

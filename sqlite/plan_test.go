@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore/sqltest"
 	"github.com/roster-scim/roster/scim"
 )
 
@@ -45,12 +46,7 @@ const directoryWalk = "(dir_id=? AND type=?)"
 func TestQueryPlans(t *testing.T) {
 	db := MustOpenDB(t)
 	dir := mustAddTenant(t, db, "plans").Dir.ID
-	for _, c := range []struct {
-		typ, filter string
-		// use is a fragment every plan must contain: the index lookup
-		// that finds the matches.
-		use string
-	}{
+	sqltest.Plans(t, dialect, db.reg, dir, []sqltest.Plan{
 		{scim.UserType, `userName eq "x"`, "INDEX resources_name (dir_id=? AND type=? AND name_ci=?)"},
 		{scim.UserType, `externalId eq "x"`, "INDEX resources_external (dir_id=? AND type=? AND external_id=?)"},
 		{scim.GroupType, `displayName eq "x"`, "INDEX resources_name (dir_id=? AND type=? AND name_ci=?)"},
@@ -58,38 +54,18 @@ func TestQueryPlans(t *testing.T) {
 		{scim.UserType, `emails.value eq "x" and active eq true`, "INDEX emails_value (dir_id=? AND value_ci=?)"},
 		{scim.GroupType, `id eq "g" and members eq "u"`, "INDEX resources_id (dir_id=? AND id=?)"},
 		{scim.UserType, `meta.lastModified gt "2024-01-01T00:00:00Z"`, "INDEX resources_modified (dir_id=? AND type=? AND modified>?)"},
-	} {
-		t.Run(c.typ+" "+c.filter, func(t *testing.T) {
-			rt := db.reg.ResourceType(c.typ)
-			e, err := scim.ParseFilter(c.filter)
-			if err != nil {
-				t.Fatal(err)
+	}, func(t *testing.T, query string, args []any, use string) {
+		plan := explain(t, db, query, args)
+		t.Logf("%s\n\t%s", query, strings.Join(plan, "\n\t"))
+		for _, line := range plan {
+			if strings.HasPrefix(line, "SCAN ") || strings.HasSuffix(line, directoryWalk) {
+				t.Errorf("plan reads the whole directory: %q", line)
 			}
-			q := scim.ListQuery{StartIndex: 1, Count: 100}
-			if q.Filter, err = rt.ResolveFilter(e); err != nil {
-				t.Fatal(err)
-			}
-			lq, err := db.listSQL(dir, c.typ, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, stmt := range []struct {
-				sql  string
-				args []any
-			}{{lq.count, lq.countArgs}, {lq.page, lq.pageArgs}} {
-				plan := explain(t, db, stmt.sql, stmt.args)
-				t.Logf("%s\n\t%s", stmt.sql, strings.Join(plan, "\n\t"))
-				for _, line := range plan {
-					if strings.HasPrefix(line, "SCAN ") || strings.HasSuffix(line, directoryWalk) {
-						t.Errorf("plan reads the whole directory: %q", line)
-					}
-				}
-				if !strings.Contains(strings.Join(plan, "\n"), c.use) {
-					t.Errorf("plan does not use %s", c.use)
-				}
-			}
-		})
-	}
+		}
+		if !strings.Contains(strings.Join(plan, "\n"), use) {
+			t.Errorf("plan does not use %s", use)
+		}
+	})
 }
 
 // TestQueryPlanUnfiltered checks that a page of an unfiltered list, what
@@ -97,12 +73,9 @@ func TestQueryPlans(t *testing.T) {
 // order from an index instead of sorting every resource for each page.
 func TestQueryPlanUnfiltered(t *testing.T) {
 	db := MustOpenDB(t)
-	lq, err := db.listSQL(roster.NewID(), scim.UserType, scim.ListQuery{StartIndex: 101, Count: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := explain(t, db, lq.page, lq.pageArgs)
-	t.Logf("%s\n\t%s", lq.page, strings.Join(plan, "\n\t"))
+	lq := sqltest.Unfiltered(t, dialect, db.reg, roster.NewID())
+	plan := explain(t, db, lq.Page, lq.PageArgs)
+	t.Logf("%s\n\t%s", lq.Page, strings.Join(plan, "\n\t"))
 	if got := strings.Join(plan, "\n"); !strings.Contains(got, "INDEX resources_type") || strings.Contains(got, "TEMP B-TREE") {
 		t.Errorf("the page is not read in index order")
 	}

@@ -26,7 +26,7 @@ func TestRequestLogQueryPlans(t *testing.T) {
 		{"resource", roster.RequestQuery{OrgID: "o", ResourceID: "u", DirectoryID: "d"}, "INDEX request_log_resource (org_id=? AND resource_id=?)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			query, args, err := requestsSQL(c.q)
+			query, args, err := dialect.RequestsSQL(c.q)
 			if err != nil {
 				t.Fatal(err)
 			}

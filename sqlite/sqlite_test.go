@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
+	"github.com/roster-scim/roster/internal/sqlstore/sqltest"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
 )
@@ -32,52 +34,23 @@ func mustOpenDir(tb testing.TB, dir string) *DB {
 	return db
 }
 
-// mustAddTenant stores a new organization with a directory and a key. The
-// AdminStore interface creates only the first organization (Bootstrap), and
-// tests need a second one for isolation.
+// mustAddTenant stores a new organization with a directory and a key.
 func mustAddTenant(tb testing.TB, db *DB, name string) storetest.Tenant {
-	tb.Helper()
-	ten := storetest.NewTenant(name)
-	ctx := context.Background()
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer tx.Rollback()
-	if err := insertTenant(ctx, tx, &ten.Bootstrap, db.now()); err != nil {
-		tb.Fatalf("insert tenant %s: %v", name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		tb.Fatal(err)
-	}
-	return ten
+	return sqltest.AddTenant(tb, db.Store, name)
 }
 
-// openStores is the storetest contract for SQLite: tenant A through
-// Bootstrap, tenant B inserted directly, and the clock and keys changed
-// through the DB's fields and tables.
+// openStores is the storetest contract for SQLite; keys change through
+// their table.
 func openStores(t *testing.T) storetest.Stores {
 	db := MustOpenDB(t)
-	a := storetest.NewTenant("Org A")
-	if err := db.Bootstrap(context.Background(), &a.Bootstrap); err != nil {
-		t.Fatalf("Bootstrap: %v", err)
-	}
-	return storetest.Stores{
-		Store:    db,
-		Admin:    db,
-		Requests: db,
-		A:        a,
-		B:        mustAddTenant(t, db, "Org B"),
-		SetNow:   func(now func() time.Time) { db.Now = now },
-		SetKey: func(keyID string, revoked bool, expires *time.Time) error {
-			var exp sql.NullInt64
-			if expires != nil {
-				exp = sql.NullInt64{Int64: micros(*expires), Valid: true}
-			}
-			_, err := db.write.Exec(`UPDATE api_keys SET revoked = ?, expires = ? WHERE id = ?`, revoked, exp, keyID)
-			return err
-		},
-	}
+	return sqltest.Stores(t, db, db.Store, func(keyID string, revoked bool, expires *time.Time) error {
+		var exp sql.NullInt64
+		if expires != nil {
+			exp = sql.NullInt64{Int64: micros(*expires), Valid: true}
+		}
+		_, err := db.write.Exec(`UPDATE api_keys SET revoked = ?, expires = ? WHERE id = ?`, revoked, exp, keyID)
+		return err
+	})
 }
 
 func TestStore(t *testing.T) {
@@ -174,4 +147,10 @@ func TestDurable(t *testing.T) {
 	if err != nil || res.Total != 1 || res.Resources[0].ID != u.ID || res.Resources[0].String("userName") != "alice" {
 		t.Errorf("user after reopening: %+v, %v", res, err)
 	}
+}
+
+// insertResource writes a new resource as Create does, in tx; the
+// benchmarks seed large directories with it.
+func insertResource(ctx context.Context, tx *sql.Tx, dir string, r *scim.Resource) (int64, error) {
+	return sqlstore.InsertResource(ctx, dialect, tx, dir, r)
 }

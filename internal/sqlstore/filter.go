@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"encoding/json"
@@ -9,39 +9,78 @@ import (
 	"github.com/roster-scim/roster/scim"
 )
 
+// ListSQL holds the two statements of one List call with their arguments:
+// the total count and one page. The count's arguments are a prefix of the
+// page's: one compiler numbers the placeholders of both.
+type ListSQL struct {
+	Count     string
+	CountArgs []any
+	Page      string
+	PageArgs  []any
+}
+
+// ListSQL builds the statements that list the resources of type rt in
+// directory dir, filtered, sorted and paged as q asks. List runs them; the
+// query-plan tests explain them.
+func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (ListSQL, error) {
+	c := &compiler{d: d, rt: rt, dir: dir}
+	hint := ""
+	if emailDriven(rt, q.Filter) {
+		hint = d.NoIndex
+	}
+	base := ` WHERE ` + hint + `r.dir_id = ` + c.arg(dir) + ` AND ` + hint + `r.type = ` + c.arg(rt.Name)
+	if q.Filter != nil {
+		where, err := c.expr(q.Filter)
+		if err != nil {
+			return ListSQL{}, err
+		}
+		base += ` AND ` + where
+	}
+	countArgs := append([]any(nil), c.args...)
+	order := c.orderBy(q)
+	start := max(q.StartIndex, 1)
+	limit := c.arg(q.Count)
+	offset := c.arg(start - 1)
+	return ListSQL{
+		Count:     `SELECT count(*) FROM resources r` + base,
+		CountArgs: countArgs,
+		Page:      selectResource + base + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset,
+		PageArgs:  c.args,
+	}, nil
+}
+
 // operand is one side of a comparison in SQL: an expression and the way its
 // values are stored.
 type operand struct {
-	// sql is the expression; args are the values of its placeholders,
-	// bound again each time the expression is written (see use).
+	// sql is the expression, with ? where its args go; use binds them
+	// (numbering the placeholders, where the dialect does) each time the
+	// expression is written.
 	sql  string
 	args []any
 	// kind: "text", "ci" (text stored lower-cased by Go), "bool",
 	// "number", "micros" (a time column), "datetime" (RFC 3339 text).
 	kind string
 	// exact is false when text compares case-insensitively: the
-	// expression is then wrapped in foldFunc and the value lowered by Go.
+	// expression is then folded (Dialect.Fold) and the value lowered by Go.
 	exact bool
 	// notNull is set for columns that always hold a value, so that sorting
-	// needs no NULLS LAST clause and can read an index in order.
+	// needs no NULLS clause and can read an index in order.
 	notNull bool
+	// doc is set for values read from a JSON document, which no index
+	// serves: ranges and sorting on its text compare bytes
+	// (Dialect.Collate), whatever the database's collation. Columns keep
+	// their own collation so that their indexes serve ranges and sorting.
+	doc bool
 }
 
 // compiler turns a resolved filter into a WHERE fragment with every value
-// passed as an argument, never written into the SQL text.
+// passed as an argument, never written into the SQL text. One compiler
+// numbers the placeholders of a whole statement.
 type compiler struct {
+	d    *Dialect
 	rt   *scim.ResourceType
 	dir  string
 	args []any
-}
-
-func compileFilter(rt *scim.ResourceType, dir string, e scim.Expr) (string, []any, error) {
-	if e == nil {
-		return "", nil, nil
-	}
-	c := &compiler{rt: rt, dir: dir}
-	s, err := c.expr(e)
-	return s, c.args, err
 }
 
 func (c *compiler) expr(e scim.Expr) (string, error) {
@@ -68,7 +107,7 @@ func (c *compiler) boolean(e scim.Expr, leaf func(scim.Expr) (string, error)) (s
 			return "", err
 		}
 		// SQL's NOT NULL is NULL; a filter's not() of "no match" is a match.
-		return "NOT COALESCE(" + x + ", 0)", nil
+		return "NOT COALESCE(" + x + ", " + c.d.False + ")", nil
 	}
 	return leaf(e)
 }
@@ -92,7 +131,7 @@ func (c *compiler) leaf(e scim.Expr) (string, error) {
 		if t.Attr.MultiValued && t.Attr.Type == scim.TypeComplex {
 			return c.multi(t, func(sub *scim.Attribute, elem func(*scim.Attribute) operand) (string, error) {
 				if sub == nil { // `members pr`
-					return "1", nil
+					return c.d.True, nil
 				}
 				return c.cmp(elem(sub), e.Op, e.Value)
 			})
@@ -110,8 +149,8 @@ func (c *compiler) leaf(e scim.Expr) (string, error) {
 // emails.value with eq or sw, so that the emails_value index finds the few
 // users that can match. Without statistics SQLite's planner rates the
 // (dir_id, type) prefix of an index above `rid IN (subquery)` and would
-// read every user of the directory; List then takes the directory terms off
-// the indexes (see listSQL).
+// read every user of the directory; ListSQL then takes the directory terms
+// off the indexes (Dialect.NoIndex).
 func emailDriven(rt *scim.ResourceType, e scim.Expr) bool {
 	if rt.Name != scim.UserType {
 		return false
@@ -152,30 +191,63 @@ func (c *compiler) inner(e scim.Expr, t scim.Target, elem func(*scim.Attribute) 
 	})
 }
 
+// arg binds v and returns its placeholder.
 func (c *compiler) arg(v any) string {
 	c.args = append(c.args, v)
-	return "?"
+	return c.d.Param(len(c.args))
 }
 
 // use writes an operand's expression and binds its arguments. Placeholders
 // are positional, so an expression written twice (x IS NULL OR x <> ?)
 // needs its arguments twice, in the order the text is built.
 func (c *compiler) use(o operand) string {
-	c.args = append(c.args, o.args...)
-	return o.sql
+	if len(o.args) == 0 {
+		return o.sql
+	}
+	var b strings.Builder
+	i := 0
+	for _, r := range o.sql {
+		if r == '?' && i < len(o.args) {
+			b.WriteString(c.arg(o.args[i]))
+			i++
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
-// jsonPath returns the SQLite JSON path of an attribute in the document.
-func jsonPath(t scim.Target) string {
-	p := "$"
+// ordered writes an operand for a range comparison or a sort.
+func (c *compiler) ordered(o operand) string {
+	if o.doc && c.d.Collate != nil && (o.kind == "text" || o.kind == "datetime") {
+		return c.d.Collate(c.use(o))
+	}
+	return c.use(o)
+}
+
+// path returns the JSON path argument of an attribute in the document.
+func (c *compiler) path(t scim.Target) any {
+	keys := []string{}
 	if t.Ext != "" {
-		p += `."` + t.Ext + `"`
+		keys = append(keys, t.Ext)
 	}
-	p += `."` + t.Attr.Name + `"`
+	keys = append(keys, t.Attr.Name)
 	if t.Sub != nil && !t.Attr.MultiValued {
-		p += `."` + t.Sub.Name + `"`
+		keys = append(keys, t.Sub.Name)
 	}
-	return p
+	return c.d.Path(keys...)
+}
+
+// extract returns the operand of the value of attribute a at path in the
+// JSON expression doc.
+func (c *compiler) extract(doc string, path any, a *scim.Attribute) operand {
+	kind := kindOf(a)
+	sql := c.d.Extract(doc, kind)
+	args := make([]any, strings.Count(sql, "?"))
+	for i := range args {
+		args[i] = path
+	}
+	return operand{sql: sql, args: args, kind: kind, exact: a.CaseExact, doc: true}
 }
 
 func kindOf(a *scim.Attribute) string {
@@ -214,14 +286,25 @@ func (c *compiler) single(t scim.Target) (operand, error) {
 	}
 	leaf := t.Leaf()
 	if leaf.Type == scim.TypeComplex {
-		return operand{sql: "json_type(r.doc, ?)", args: []any{jsonPath(t)}, kind: "text", exact: true}, nil
+		return operand{sql: c.d.TypeOf, args: []any{c.path(t)}, kind: "text", exact: true, doc: true}, nil
 	}
-	return operand{sql: "json_extract(r.doc, ?)", args: []any{jsonPath(t)}, kind: kindOf(leaf), exact: leaf.CaseExact}, nil
+	return c.extract("r.doc", c.path(t), leaf), nil
+}
+
+// elements returns the operand of the FROM item of the elements of a
+// multi-valued attribute, as rows j.
+func (c *compiler) elements(t scim.Target) operand {
+	path := c.path(scim.Target{Ext: t.Ext, Attr: t.Attr})
+	args := make([]any, strings.Count(c.d.Elements, "?"))
+	for i := range args {
+		args[i] = path
+	}
+	return operand{sql: c.d.Elements, args: args}
 }
 
 // multi compiles a condition on the elements of a multi-valued complex
 // attribute: "some element satisfies cond". emails, members and groups have
-// tables of their own and use them; others are read with json_each.
+// tables of their own and use them; others read the JSON array's elements.
 func (c *compiler) multi(t scim.Target, cond func(sub *scim.Attribute, elem func(*scim.Attribute) operand) (string, error)) (string, error) {
 	user := c.rt.Name == scim.UserType
 	switch {
@@ -253,20 +336,19 @@ func (c *compiler) multi(t scim.Target, cond func(sub *scim.Attribute, elem func
 				if user {
 					// A user's groups are all direct (see
 					// scim.Render), whatever x.type says.
-					return operand{sql: "'direct'", kind: "ci"}
+					return operand{sql: "CAST('direct' AS TEXT)", kind: "ci"}
 				}
 				return operand{sql: "x.type", kind: "text"}
 			case "display":
 				return operand{sql: "x.label", kind: "text"}
 			}
-			return operand{sql: "NULL", kind: "text"}
+			return operand{sql: "CAST(NULL AS TEXT)", kind: "text"}
 		})
 		return prefix + s + ")", err
 	}
-	pathArg := c.arg(jsonPath(scim.Target{Ext: t.Ext, Attr: t.Attr}))
-	prefix := "EXISTS (SELECT 1 FROM json_each(r.doc, " + pathArg + ") j WHERE "
+	prefix := "EXISTS (SELECT 1 FROM " + c.use(c.elements(t)) + " WHERE "
 	s, err := cond(t.Sub, func(sub *scim.Attribute) operand {
-		return operand{sql: "json_extract(j.value, ?)", args: []any{`$."` + sub.Name + `"`}, kind: kindOf(sub), exact: sub.CaseExact}
+		return c.extract("j.value", c.d.Path(sub.Name), sub)
 	})
 	return prefix + s + ")", err
 }
@@ -312,11 +394,8 @@ func (c *compiler) cmp(o operand, op string, v any) (string, error) {
 		if !ok {
 			return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "a boolean attribute must be compared with true or false")
 		}
-		if b {
-			arg = 1
-		} else {
-			arg = 0
-		}
+		// SQLite binds a bool as 1 or 0, which is how it stores booleans.
+		arg = b
 	case "number":
 		n, ok := v.(json.Number)
 		if !ok {
@@ -347,7 +426,7 @@ func (c *compiler) cmp(o operand, op string, v any) (string, error) {
 		case o.kind == "ci":
 			s = strings.ToLower(s)
 		case !o.exact:
-			o.sql, s = fold(o.sql), strings.ToLower(s)
+			o.sql, s = c.d.Fold(o.sql), strings.ToLower(s)
 		}
 		if op == "co" || op == "sw" || op == "ew" {
 			return c.textMatch(o, op, s), nil
@@ -355,71 +434,64 @@ func (c *compiler) cmp(o operand, op string, v any) (string, error) {
 		arg = s
 	}
 	// Go evaluates the calls of one expression left to right, so the
-	// arguments are bound in the order of their placeholders.
+	// placeholders are bound in the order of the text.
 	switch op {
 	case "eq":
 		return "(" + c.use(o) + " = " + c.arg(arg) + ")", nil
 	case "ne":
 		return "(" + c.use(o) + " IS NULL OR " + c.use(o) + " <> " + c.arg(arg) + ")", nil
 	case "gt":
-		return "(" + c.use(o) + " > " + c.arg(arg) + ")", nil
+		return "(" + c.ordered(o) + " > " + c.arg(arg) + ")", nil
 	case "ge":
-		return "(" + c.use(o) + " >= " + c.arg(arg) + ")", nil
+		return "(" + c.ordered(o) + " >= " + c.arg(arg) + ")", nil
 	case "lt":
-		return "(" + c.use(o) + " < " + c.arg(arg) + ")", nil
+		return "(" + c.ordered(o) + " < " + c.arg(arg) + ")", nil
 	case "le":
-		return "(" + c.use(o) + " <= " + c.arg(arg) + ")", nil
+		return "(" + c.ordered(o) + " <= " + c.arg(arg) + ")", nil
 	}
 	return "", roster.SCIMErrorf(roster.ScimInvalidFilter, "operator %s does not apply to this attribute", op)
 }
 
-// textMatch compiles co, sw and ew without LIKE, whose ASCII case folding
-// would break caseExact. sw is a range so that it can use an index.
+// textMatch compiles co, sw and ew without LIKE, whose pattern characters
+// would need escaping and whose ASCII case folding (SQLite's) would break
+// caseExact. sw is a range so that it can use an index.
 func (c *compiler) textMatch(o operand, op, s string) string {
+	text := func(v any) string { return c.arg(v) + c.d.TextArg }
 	switch op {
 	case "co":
-		return "(instr(" + c.use(o) + ", " + c.arg(s) + ") > 0)"
+		return "(" + c.d.Instr + "(" + c.use(o) + ", " + text(s) + ") > 0)"
 	case "sw":
-		return "(" + c.use(o) + " >= " + c.arg(s) + " AND " + c.use(o) + " < " + c.arg(s+"\U0010FFFF") + ")"
+		return "(" + c.ordered(o) + " >= " + text(s) + " AND " + c.ordered(o) + " < " + text(s+"\U0010FFFF") + ")"
 	}
 	if s == "" {
-		// Every string ends with "", but substr(x, 0) is all of x.
+		// Every string ends with "" (and SQLite's substr(x, -0) is all of x).
 		return "(" + c.use(o) + " IS NOT NULL)"
 	}
-	return "(substr(" + c.use(o) + ", " + c.arg(-utf8.RuneCountInString(s)) + ") = " + c.arg(s) + ")"
-}
-
-// fold wraps a text expression in foldFunc, which lowers it as
-// strings.ToLower does. SQLite's lower() folds ASCII only, so with it
-// `title eq "éclair"` missed "Éclair"; the name_ci and display_ci columns
-// are lowered by Go and the comparison value is too, so every
-// case-insensitive comparison and sort folds the same way.
-func fold(sql string) string {
-	return foldFunc + "(" + sql + ")"
+	x := c.use(o)
+	return "(" + c.d.Right(x, c.arg(utf8.RuneCountInString(s))) + " = " + text(s) + ")"
 }
 
 // orderBy returns the ORDER BY clause of a list; rid (creation order) breaks
 // ties so that pages are stable. Resources without a value sort last when
-// ascending and first when descending (RFC 7644 §3.4.2.3), the reverse of
-// SQLite's default, so descending is exactly ascending reversed.
-func orderBy(rt *scim.ResourceType, q scim.ListQuery) (string, []any) {
+// ascending and first when descending (RFC 7644 §3.4.2.3), so descending is
+// exactly ascending reversed.
+func (c *compiler) orderBy(q scim.ListQuery) string {
 	dir, nulls := " ASC", " NULLS LAST"
 	if q.Descending {
 		dir, nulls = " DESC", " NULLS FIRST"
 	}
-	c := &compiler{rt: rt}
 	o, ok := operand{}, false
 	if q.SortBy != nil {
 		o, ok = c.sortKey(*q.SortBy)
 	}
 	if !ok {
-		return "r.rid" + dir, nil
+		return "r.rid" + dir
 	}
-	expr := c.use(o) + dir
+	expr := c.ordered(o) + dir
 	if !o.notNull {
 		expr += nulls
 	}
-	return expr + ", r.rid" + dir, c.args
+	return expr + ", r.rid" + dir
 }
 
 // sortKey returns the value resources are sorted by. A multi-valued
@@ -435,12 +507,10 @@ func (c *compiler) sortKey(t scim.Target) (operand, bool) {
 		if sub == nil || t.Common {
 			return operand{}, false
 		}
-		o = operand{
-			sql: `(SELECT json_extract(j.value, ?) FROM json_each(r.doc, ?) j
-				ORDER BY coalesce(json_extract(j.value, '$."primary"'), 0) DESC, j.key LIMIT 1)`,
-			args: []any{`$."` + sub.Name + `"`, jsonPath(scim.Target{Ext: t.Ext, Attr: t.Attr})},
-			kind: kindOf(sub), exact: sub.CaseExact,
-		}
+		e, from := c.extract("j.value", c.d.Path(sub.Name), sub), c.elements(t)
+		o = e
+		o.sql = "(SELECT " + e.sql + " FROM " + from.sql + " ORDER BY " + c.d.PrimaryFirst + " LIMIT 1)"
+		o.args = append(append([]any{}, e.args...), from.args...)
 	} else {
 		var err error
 		if o, err = c.single(t); err != nil {
@@ -448,7 +518,7 @@ func (c *compiler) sortKey(t scim.Target) (operand, bool) {
 		}
 	}
 	if o.kind == "text" && !o.exact {
-		o.sql = fold(o.sql)
+		o.sql = c.d.Fold(o.sql)
 	}
 	return o, true
 }

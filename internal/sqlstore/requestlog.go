@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -9,53 +9,52 @@ import (
 	"github.com/roster-scim/roster"
 )
 
-var _ roster.RequestLogStore = (*DB)(nil)
+var _ roster.RequestLogStore = (*Store)(nil)
 
-// AppendRequests stores a batch of entries in one transaction with one
-// prepared statement: the recorder batches so that the log costs the
-// single writer one commit (one fsync) per batch, not one per request.
-func (db *DB) AppendRequests(ctx context.Context, entries []roster.RequestEntry) error {
-	if len(entries) == 0 {
-		return nil
-	}
+// CheckRequests returns an error if an entry of a batch to append lacks
+// its organization or directory.
+func CheckRequests(entries []roster.RequestEntry) error {
 	for i := range entries {
 		if entries[i].OrgID == "" || entries[i].DirectoryID == "" {
 			return roster.Errorf(roster.EINVALID, "request log entry %d has no organization or directory", i)
 		}
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO request_log (time, org_id, directory_id, credential_kind, credential_id, credential_name,
-		method, route, resource_type, resource_id, summary, status, scim_type, latency, request_id, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, e := range entries {
-		if _, err := stmt.ExecContext(ctx, micros(e.Time), e.OrgID, e.DirectoryID, e.CredentialKind, e.CredentialID, e.CredentialName,
-			e.Method, e.Route, e.ResourceType, nullString(e.ResourceID), e.Summary, e.Status, e.SCIMType,
-			e.Latency.Microseconds(), e.RequestID, nullString(e.Body)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return nil
 }
 
-func nullString(s string) sql.NullString {
-	return sql.NullString{String: s, Valid: s != ""}
+// AppendRequests stores a batch of entries in one transaction with one
+// prepared statement: the recorder batches so that the log costs the
+// single writer one commit (one fsync) per batch, not one per request.
+func (s *Store) AppendRequests(ctx context.Context, entries []roster.RequestEntry) error {
+	if err := CheckRequests(entries); err != nil || len(entries) == 0 {
+		return err
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO request_log (time, org_id, directory_id, credential_kind, credential_id, credential_name,
+			method, route, resource_type, resource_id, summary, status, scim_type, latency, request_id, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, e := range entries {
+			if _, err := stmt.ExecContext(ctx, micros(e.Time), e.OrgID, e.DirectoryID, e.CredentialKind, e.CredentialID, e.CredentialName,
+				e.Method, e.Route, e.ResourceType, nullString(e.ResourceID), e.Summary, e.Status, e.SCIMType,
+				e.Latency.Microseconds(), e.RequestID, nullString(e.Body)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // QueryRequests returns an organization's entries matching q, newest first.
-func (db *DB) QueryRequests(ctx context.Context, q roster.RequestQuery) ([]roster.RequestEntry, error) {
-	query, args, err := requestsSQL(q)
+func (s *Store) QueryRequests(ctx context.Context, q roster.RequestQuery) ([]roster.RequestEntry, error) {
+	query, args, err := s.d.RequestsSQL(q)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +75,10 @@ func (db *DB) QueryRequests(ctx context.Context, q roster.RequestQuery) ([]roste
 	return out, rows.Err()
 }
 
-// requestsSQL builds the statement of QueryRequests. Every filter is an SQL
+// RequestsSQL builds the statement of QueryRequests. Every filter is an SQL
 // argument, and the org_id term is in every statement, so that no filter
 // combination reaches another organization's entries.
-func requestsSQL(q roster.RequestQuery) (string, []any, error) {
+func (d *Dialect) RequestsSQL(q roster.RequestQuery) (string, []any, error) {
 	switch {
 	case q.OrgID == "":
 		return "", nil, roster.Errorf(roster.EINVALID, "a request log query needs an organization")
@@ -113,9 +112,9 @@ func requestsSQL(q roster.RequestQuery) (string, []any, error) {
 		add("resource_id = ?", q.ResourceID)
 	}
 	if q.Operation != "" {
-		// instr rather than LIKE: the operation is matched literally, so
+		// Instr rather than LIKE: the operation is matched literally, so
 		// "%" and "_" in it need no escaping.
-		add("instr(lower(summary), lower(?)) > 0", q.Operation)
+		add(d.Instr+"(lower(summary), lower(?"+d.TextArg+")) > 0", q.Operation)
 	}
 	if q.Before > 0 {
 		// The cursor is the last entry of the previous page. Its (time, id)
@@ -129,26 +128,23 @@ func requestsSQL(q roster.RequestQuery) (string, []any, error) {
 	}
 	limit = min(limit, roster.MaxRequestLimit)
 	query := selectRequests + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY time DESC, id DESC LIMIT ?`
-	return query, append(args, limit), nil
+	return d.Rebind(query), append(args, limit), nil
 }
 
 const selectRequests = `SELECT id, time, org_id, directory_id, credential_kind, credential_id, credential_name,
 	method, route, resource_type, resource_id, summary, status, scim_type, latency, request_id, body FROM request_log`
 
-// pruneChunk is how many entries one pruning transaction deletes: small
-// enough that SCIM writes queued behind it wait milliseconds, not the time
-// it takes to delete a month of traffic.
+// pruneChunk is how many entries one pruning statement deletes, each its
+// own transaction: small enough that writes queued behind it wait
+// milliseconds, and its row locks and WAL burst are brief, not the time it
+// takes to delete a month of traffic.
 const pruneChunk = 2000
 
 // PruneRequests deletes entries older than before, a chunk per transaction.
-func (db *DB) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
+func (s *Store) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := db.write.ExecContext(ctx, `DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE time < ? LIMIT ?)`, micros(before), pruneChunk)
-		if err != nil {
-			return total, err
-		}
-		n, err := res.RowsAffected()
+		n, err := affected(s.w.ExecContext(ctx, s.q(`DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE time < ? LIMIT ?)`), micros(before), pruneChunk))
 		total += n
 		if err != nil || n < pruneChunk {
 			return total, err
@@ -157,13 +153,10 @@ func (db *DB) PruneRequests(ctx context.Context, before time.Time) (int64, error
 }
 
 // SetBodyCapture switches body capture for one directory of an organization.
-func (db *DB) SetBodyCapture(ctx context.Context, orgID, dirID string, on bool) error {
-	res, err := db.write.ExecContext(ctx, `UPDATE directories SET capture_bodies = ? WHERE id = ? AND org_id = ?`, on, dirID, orgID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+func (s *Store) SetBodyCapture(ctx context.Context, orgID, dirID string, on bool) error {
+	n, err := affected(s.w.ExecContext(ctx, s.q(`UPDATE directories SET capture_bodies = ? WHERE id = ? AND org_id = ?`), on, dirID, orgID))
+	if err == nil && n == 0 {
 		return notFound("directory (IdP configuration)", dirID)
 	}
-	return nil
+	return err
 }

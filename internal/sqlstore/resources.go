@@ -1,0 +1,504 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/scim"
+)
+
+var _ scim.Store = (*Store)(nil)
+
+// columns are the indexed values derived from a document.
+type columns struct {
+	nameCI, label string
+	displayCI     sql.NullString
+	externalID    sql.NullString
+}
+
+func columnsOf(typ string, attrs map[string]any) columns {
+	var c columns
+	s := func(k string) string { v, _ := attrs[k].(string); return v }
+	if typ == scim.UserType {
+		c.nameCI = strings.ToLower(s("userName"))
+		c.label = s("userName")
+		if d := s("displayName"); d != "" {
+			c.displayCI = sql.NullString{String: strings.ToLower(d), Valid: true}
+			c.label = d
+		}
+	} else {
+		c.nameCI = strings.ToLower(s("displayName"))
+		c.label = s("displayName")
+	}
+	if e := s("externalId"); e != "" {
+		c.externalID = sql.NullString{String: e, Valid: true}
+	}
+	return c
+}
+
+// storeError turns a failed resource write into the SCIM error a client
+// can act on: a uniqueness conflict or a value the database cannot store.
+func (d *Dialect) storeError(typ string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case d.IsUnique(err) && typ == scim.UserType:
+		return roster.SCIMErrorf(roster.ScimUniqueness, "userName is already taken in this directory (userName is unique, case-insensitively)")
+	case d.IsUnique(err):
+		return roster.SCIMErrorf(roster.ScimUniqueness, "a group with this displayName already exists in this directory")
+	}
+	return d.badValue(err)
+}
+
+// badValue passes err through the dialect's BadValue.
+func (d *Dialect) badValue(err error) error {
+	if d.BadValue == nil {
+		return err
+	}
+	return d.BadValue(err)
+}
+
+// Create inserts a resource and its memberships in one transaction.
+func (s *Store) Create(ctx context.Context, dir string, r *scim.Resource, members []string) (*scim.Resource, error) {
+	var out *scim.Resource
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		now := s.now()
+		out = &scim.Resource{Type: r.Type, ID: roster.NewID(), Attrs: r.Attrs, Created: now, LastModified: now, Version: 1}
+		rid, err := InsertResource(ctx, s.d, tx, dir, out)
+		if err != nil || r.Type != scim.GroupType {
+			return err
+		}
+		if _, err := s.d.applyMemberOps(ctx, tx, dir, rid, []scim.MemberOp{{Op: "add", IDs: members}}, now); err != nil {
+			return err
+		}
+		out.Members, err = s.d.loadMembers(ctx, tx, rid)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// InsertResource writes a new resource, whose id and times are set, with
+// its indexed columns and emails, and returns its rid. Create uses it; so
+// do the benchmarks, to seed large directories in one transaction.
+func InsertResource(ctx context.Context, d *Dialect, tx *sql.Tx, dir string, r *scim.Resource) (int64, error) {
+	doc, err := json.Marshal(r.Attrs)
+	if err != nil {
+		return 0, err
+	}
+	c := columnsOf(r.Type, r.Attrs)
+	var rid int64
+	err = tx.QueryRowContext(ctx, d.Rebind(`
+		INSERT INTO resources (dir_id, type, id, name_ci, display_ci, label, external_id, created, modified, version, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`),
+		dir, r.Type, r.ID, c.nameCI, c.displayCI, c.label, c.externalID, micros(r.Created), micros(r.LastModified), r.Version, d.Doc(doc)).Scan(&rid)
+	if err != nil {
+		return 0, d.storeError(r.Type, err)
+	}
+	if r.Type == scim.UserType {
+		if err := d.writeEmails(ctx, tx, dir, rid, r.Attrs, false); err != nil {
+			return 0, err
+		}
+	}
+	return rid, nil
+}
+
+// writeEmails mirrors a user's emails into the emails table.
+func (d *Dialect) writeEmails(ctx context.Context, tx *sql.Tx, dir string, rid int64, attrs map[string]any, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, d.Rebind(`DELETE FROM emails WHERE rid = ?`), rid); err != nil {
+			return err
+		}
+	}
+	list, _ := attrs["emails"].([]any)
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		v, _ := m["value"].(string)
+		if v == "" {
+			continue
+		}
+		var typ, display sql.NullString
+		if t, ok := m["type"].(string); ok {
+			typ = sql.NullString{String: strings.ToLower(t), Valid: true}
+		}
+		if d, ok := m["display"].(string); ok {
+			display = sql.NullString{String: d, Valid: true}
+		}
+		primary, _ := m["primary"].(bool)
+		if _, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO emails (rid, dir_id, value_ci, type_ci, display, is_primary) VALUES (?, ?, ?, ?, ?, ?)`),
+			rid, dir, strings.ToLower(v), typ, display, primary); err != nil {
+			return d.badValue(err)
+		}
+	}
+	return nil
+}
+
+// applyMemberOps applies membership changes in order and reports whether
+// any membership row was actually inserted or deleted: adding a member
+// twice or removing a non-member changes nothing. Each id costs one
+// indexed lookup and one row, whatever the size of the group.
+//
+// A user who joins or leaves the group gets a new version and lastModified
+// (at least now), since its groups attribute changed: its ETag must not go
+// stale, and an IdP polling `meta.lastModified gt` must see the change.
+// That is one more UPDATE by rid per changed user, so adding k members
+// stays O(k); a clear bumps every member in one UPDATE. Each user is
+// bumped once per call, so a replace (clear, then add) that re-adds a
+// member costs no second UPDATE. A group added or removed as a member is
+// not bumped: Groups have no groups attribute, so nothing of it changed.
+func (d *Dialect) applyMemberOps(ctx context.Context, tx *sql.Tx, dir string, groupRID int64, ops []scim.MemberOp, now time.Time) (bool, error) {
+	changed := false
+	bumped := map[int64]bool{}
+	for _, op := range ops {
+		if op.Op == "clear" {
+			if err := d.bumpMembers(ctx, tx, groupRID, now, bumped); err != nil {
+				return false, err
+			}
+			n, err := affected(tx.ExecContext(ctx, d.Rebind(`DELETE FROM memberships WHERE group_rid = ?`), groupRID))
+			if err != nil {
+				return false, err
+			}
+			changed = changed || n > 0
+			continue
+		}
+		ids := op.IDs
+		if op.Filter != nil {
+			var err error
+			if ids, err = d.filteredMembers(ctx, tx, groupRID, op.Filter); err != nil {
+				return false, err
+			}
+		}
+		for _, id := range ids {
+			var rid int64
+			var typ string
+			err := tx.QueryRowContext(ctx, d.Rebind(`SELECT rid, type FROM resources WHERE dir_id = ? AND id = ?`), dir, id).Scan(&rid, &typ)
+			if errors.Is(err, sql.ErrNoRows) {
+				if op.Op == "remove" {
+					continue // removing a non-member is a no-op
+				}
+				return false, roster.SCIMErrorf(roster.ScimInvalidValue, "member %q does not exist in this directory", id)
+			} else if err != nil {
+				return false, err
+			}
+			var n int64
+			if op.Op == "remove" {
+				n, err = affected(tx.ExecContext(ctx, d.Rebind(`DELETE FROM memberships WHERE group_rid = ? AND member_rid = ?`), groupRID, rid))
+			} else if rid == groupRID {
+				return false, roster.SCIMErrorf(roster.ScimInvalidValue, "a group cannot be a member of itself (%q)", id)
+			} else {
+				n, err = affected(tx.ExecContext(ctx, d.Rebind(`INSERT INTO memberships (group_rid, member_rid) VALUES (?, ?) ON CONFLICT DO NOTHING`), groupRID, rid))
+			}
+			if err != nil {
+				return false, err
+			} else if n == 0 {
+				continue
+			}
+			changed = true
+			if typ != scim.UserType || bumped[rid] {
+				continue
+			}
+			bumped[rid] = true
+			if _, err := tx.ExecContext(ctx, d.Rebind(`UPDATE resources SET version = version + 1, modified = `+d.Greatest+`(modified + 1, ?) WHERE rid = ?`),
+				micros(now), rid); err != nil {
+				return false, err
+			}
+		}
+	}
+	return changed, nil
+}
+
+// bumpMembers gives every user that is a member of a group a new version
+// and lastModified, in one statement, before the group's memberships are
+// all deleted; a clear or the group's deletion changes their groups. When
+// bumped is not nil, it records the users, so that applyMemberOps does not
+// bump them again.
+func (d *Dialect) bumpMembers(ctx context.Context, tx *sql.Tx, groupRID int64, now time.Time, bumped map[int64]bool) error {
+	rows, err := tx.QueryContext(ctx, d.Rebind(`UPDATE resources SET version = version + 1, modified = `+d.Greatest+`(modified + 1, ?)
+		WHERE rid IN (SELECT member_rid FROM memberships WHERE group_rid = ?) AND type = ? RETURNING rid`),
+		micros(now), groupRID, scim.UserType)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rid int64
+		if err := rows.Scan(&rid); err != nil {
+			return err
+		}
+		if bumped != nil {
+			bumped[rid] = true
+		}
+	}
+	return rows.Err()
+}
+
+// filteredMembers returns the ids of the members that a members value
+// filter selects. It reads the whole group, which only filters other than
+// `value eq` need.
+func (d *Dialect) filteredMembers(ctx context.Context, tx *sql.Tx, groupRID int64, f scim.Expr) ([]string, error) {
+	ms, err := d.loadMembers(ctx, tx, groupRID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, m := range ms {
+		if scim.MatchMember(f, m) {
+			ids = append(ids, m.Value)
+		}
+	}
+	return ids, nil
+}
+
+func (d *Dialect) loadMembers(ctx context.Context, tx *sql.Tx, groupRID int64) ([]scim.Member, error) {
+	return d.loadRefs(ctx, tx, `SELECT x.id, x.type, x.label FROM memberships m JOIN resources x ON x.rid = m.member_rid
+		WHERE m.group_rid = ? ORDER BY m.member_rid`, groupRID)
+}
+
+func (d *Dialect) loadGroups(ctx context.Context, tx *sql.Tx, userRID int64) ([]scim.Member, error) {
+	return d.loadRefs(ctx, tx, `SELECT g.id, g.type, g.label FROM memberships m JOIN resources g ON g.rid = m.group_rid
+		WHERE m.member_rid = ? ORDER BY m.group_rid`, userRID)
+}
+
+func (d *Dialect) loadRefs(ctx context.Context, tx *sql.Tx, query string, rid int64) ([]scim.Member, error) {
+	rows, err := tx.QueryContext(ctx, d.Rebind(query), rid)
+	return scanAll(rows, err, func(row interface{ Scan(...any) error }) (m scim.Member, err error) {
+		return m, row.Scan(&m.Value, &m.Type, &m.Display)
+	})
+}
+
+// selectResource reads resources r; the document as text, so that it
+// decodes with UseNumber whatever the column's type.
+const selectResource = `SELECT r.rid, r.type, r.id, r.created, r.modified, r.version, CAST(r.doc AS TEXT) FROM resources r`
+
+func scanResource(row interface{ Scan(...any) error }) (*scim.Resource, int64, error) {
+	var r scim.Resource
+	var rid, created, modified int64
+	var doc []byte
+	if err := row.Scan(&rid, &r.Type, &r.ID, &created, &modified, &r.Version, &doc); err != nil {
+		return nil, 0, err
+	}
+	r.Created, r.LastModified = fromMicros(created), fromMicros(modified)
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(&r.Attrs); err != nil {
+		return nil, 0, fmt.Errorf("decode resource %s: %w", r.ID, err)
+	}
+	return &r, rid, nil
+}
+
+// load reads one resource with its members (groups, when asked) or its
+// groups (users). forUpdate locks its row until the transaction ends
+// (Dialect.ForUpdate), so that writers through any replica take turns on
+// one resource.
+func (d *Dialect) load(ctx context.Context, tx *sql.Tx, dir, typ, id string, withMembers, forUpdate bool) (*scim.Resource, int64, error) {
+	query := selectResource + ` WHERE r.dir_id = ? AND r.id = ? AND r.type = ?`
+	if forUpdate {
+		query += d.ForUpdate
+	}
+	r, rid, err := scanResource(tx.QueryRowContext(ctx, d.Rebind(query), dir, id, typ))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, roster.Errorf(roster.ENOTFOUND, "%s %q not found", typ, id)
+	} else if err != nil {
+		return nil, 0, err
+	}
+	return r, rid, d.loadRelations(ctx, tx, r, rid, withMembers)
+}
+
+func (d *Dialect) loadRelations(ctx context.Context, tx *sql.Tx, r *scim.Resource, rid int64, withMembers bool) (err error) {
+	switch {
+	case r.Type == scim.GroupType && withMembers:
+		r.Members, err = d.loadMembers(ctx, tx, rid)
+	case r.Type == scim.UserType:
+		r.Groups, err = d.loadGroups(ctx, tx, rid)
+	}
+	return err
+}
+
+// Get returns one resource, read in one snapshot with its relations.
+func (s *Store) Get(ctx context.Context, dir, typ, id string, withMembers bool) (r *scim.Resource, err error) {
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		r, _, err = s.d.load(ctx, tx, dir, typ, id, withMembers, false)
+		return err
+	})
+	return r, err
+}
+
+// Update applies fn to the current resource inside one write transaction,
+// with the resource's row locked where the database locks rows. An update
+// that changes nothing, neither the document nor a membership row
+// (replacing active with its value, adding an existing member, removing a
+// non-member), writes nothing and returns the resource as it is, with its
+// version and lastModified: the ETag a client holds stays valid, and IdPs
+// polling `meta.lastModified gt` see no change that is not one.
+func (s *Store) Update(ctx context.Context, dir, typ, id string, ifMatch int64, withMembers bool, fn scim.UpdateFunc) (*scim.Resource, error) {
+	var out *scim.Resource
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.update(ctx, tx, dir, typ, id, ifMatch, withMembers, fn)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) update(ctx context.Context, tx *sql.Tx, dir, typ, id string, ifMatch int64, withMembers bool, fn scim.UpdateFunc) (*scim.Resource, error) {
+	d := s.d
+	cur, rid, err := d.load(ctx, tx, dir, typ, id, false, true)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != 0 && ifMatch != cur.Version {
+		return nil, roster.Errorf(roster.EPRECONDITION, "%s %q has changed (version %d, If-Match asked for %d); read it again", typ, id, cur.Version, ifMatch)
+	}
+	// The old document is encoded before fn runs, since fn may change cur
+	// in place.
+	oldDoc, err := json.Marshal(cur.Attrs)
+	if err != nil {
+		return nil, err
+	}
+	oldEmails, _ := json.Marshal(cur.Attrs["emails"])
+	attrs, ops, err := fn(cur)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !now.After(cur.LastModified) {
+		// Keep lastModified strictly increasing so incremental readers
+		// using `meta.lastModified gt` never miss a change.
+		now = cur.LastModified.Add(1000)
+	}
+	// Memberships first: whether a row changed decides whether there is
+	// anything to write.
+	membersChanged, err := d.applyMemberOps(ctx, tx, dir, rid, ops, now)
+	if err != nil {
+		return nil, err
+	}
+	if !membersChanged && bytes.Equal(doc, oldDoc) {
+		out := &scim.Resource{Type: typ, ID: id, Attrs: attrs, Created: cur.Created, LastModified: cur.LastModified, Version: cur.Version}
+		return out, d.loadRelations(ctx, tx, out, rid, withMembers)
+	}
+	c := columnsOf(typ, attrs)
+	_, err = tx.ExecContext(ctx, d.Rebind(`UPDATE resources SET name_ci = ?, display_ci = ?, label = ?, external_id = ?, modified = ?, version = version + 1, doc = ? WHERE rid = ?`),
+		c.nameCI, c.displayCI, c.label, c.externalID, micros(now), d.Doc(doc), rid)
+	if err != nil {
+		return nil, d.storeError(typ, err)
+	}
+	// Most PATCHes leave the emails alone; rewriting their rows would
+	// touch three more indexes for nothing.
+	if newEmails, _ := json.Marshal(attrs["emails"]); typ == scim.UserType && !bytes.Equal(oldEmails, newEmails) {
+		if err := d.writeEmails(ctx, tx, dir, rid, attrs, true); err != nil {
+			return nil, err
+		}
+	}
+	out := &scim.Resource{Type: typ, ID: id, Attrs: attrs, Created: cur.Created, LastModified: now, Version: cur.Version + 1}
+	return out, d.loadRelations(ctx, tx, out, rid, withMembers)
+}
+
+// Delete removes a resource; the foreign keys cascade to its emails and
+// memberships. Groups that lose the member get a new version, since their
+// membership changed, and so do the users of a deleted group, since their
+// groups changed.
+func (s *Store) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) error {
+	d := s.d
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		var rid, version int64
+		err := tx.QueryRowContext(ctx, d.Rebind(`SELECT rid, version FROM resources WHERE dir_id = ? AND id = ? AND type = ?`+d.ForUpdate), dir, id, typ).Scan(&rid, &version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return roster.Errorf(roster.ENOTFOUND, "%s %q not found", typ, id)
+		} else if err != nil {
+			return err
+		}
+		if ifMatch != 0 && ifMatch != version {
+			return roster.Errorf(roster.EPRECONDITION, "%s %q has changed (version %d, If-Match asked for %d); read it again", typ, id, version, ifMatch)
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, d.Rebind(`UPDATE resources SET version = version + 1, modified = `+d.Greatest+`(modified + 1, ?)
+			WHERE rid IN (SELECT group_rid FROM memberships WHERE member_rid = ?)`), micros(now), rid); err != nil {
+			return err
+		}
+		if typ == scim.GroupType {
+			if err := d.bumpMembers(ctx, tx, rid, now, nil); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, d.Rebind(`DELETE FROM resources WHERE rid = ?`), rid)
+		return err
+	})
+}
+
+// List runs a filter in the database and returns one page.
+func (s *Store) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
+	rt := s.reg.ResourceType(typ)
+	if rt == nil {
+		return nil, fmt.Errorf("list: unknown resource type %q", typ)
+	}
+	lq, err := s.d.ListSQL(rt, dir, q)
+	if err != nil {
+		return nil, err
+	}
+	res := &scim.ListResult{Resources: []*scim.Resource{}}
+	// Page and count in one read transaction, so both see one snapshot.
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		var rids []int64
+		if q.Count > 0 {
+			if res.Resources, rids, err = readPage(ctx, tx, lq); err != nil {
+				return err
+			}
+		}
+		// A page that is short but not empty, or an empty first page,
+		// gives the total without counting, so the matching queries IdPs
+		// send on every cycle (userName eq "…": one result or none) run
+		// one statement.
+		start, n := max(q.StartIndex, 1), len(res.Resources)
+		if q.Count > 0 && n < q.Count && (n > 0 || start == 1) {
+			res.Total = start - 1 + n
+		} else if err := tx.QueryRowContext(ctx, lq.Count, lq.CountArgs...).Scan(&res.Total); err != nil {
+			return err
+		}
+		for i, r := range res.Resources {
+			if err := s.d.loadRelations(ctx, tx, r, rids[i], q.WithMembers); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// readPage runs the page query of a list and returns its resources with
+// their rids, never nil.
+func readPage(ctx context.Context, tx *sql.Tx, lq ListSQL) ([]*scim.Resource, []int64, error) {
+	rows, err := tx.QueryContext(ctx, lq.Page, lq.PageArgs...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	out, rids := []*scim.Resource{}, []int64{}
+	for rows.Next() {
+		r, rid, err := scanResource(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, r)
+		rids = append(rids, rid)
+	}
+	return out, rids, rows.Err()
+}
