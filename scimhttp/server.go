@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -51,7 +52,8 @@ type Server struct {
 	log     *slog.Logger
 	cfg     Config
 	metrics *metrics
-	ready   func() bool
+	// draining is set by Drain when the server is about to shut down.
+	draining atomic.Bool
 	// recorder receives the request log; nil leaves it off (requestlog.go).
 	recorder RequestRecorder
 }
@@ -60,7 +62,7 @@ type Server struct {
 // may name (nil: the built-in ones); prom receives the HTTP metrics and is
 // what /metrics serves.
 func New(store scim.Store, admin roster.AdminStore, profiles *scim.ProfileSet, log *slog.Logger, prom *prometheus.Registry, cfg Config) *Server {
-	return &Server{store: store, admin: admin, reg: scim.NewRegistry(), profs: profiles, log: log, cfg: cfg, metrics: newMetrics(prom), ready: func() bool { return true }}
+	return &Server{store: store, admin: admin, reg: scim.NewRegistry(), profs: profiles, log: log, cfg: cfg, metrics: newMetrics(prom)}
 }
 
 // mount is another API served next to SCIM (the admin API, the OAuth token
@@ -125,6 +127,9 @@ const readyTimeout = 2 * time.Second
 // and which they do not need, since the pool reconnects by itself. Stores
 // without a Ping method (SQLite, a file) are always ready.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.draining.Load() {
+		return roster.Errorf(roster.EUNAVAILABLE, "not ready: this server is shutting down; send requests to another replica")
+	}
 	if p, ok := s.store.(interface{ Ping(context.Context) error }); ok {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
@@ -138,6 +143,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	_, err := w.Write([]byte(`{"status":"ready"}` + "\n"))
 	return err
 }
+
+// Drain makes /readyz answer 503 from now on while every other endpoint
+// keeps serving: the first step of a graceful shutdown behind a load
+// balancer, which stops routing requests here once its readiness check
+// fails. Closing connections before that would race with requests the
+// balancer is sending on them at that moment.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // getOnly answers methods other than GET and HEAD with a SCIM 405.
 func getOnly(h handlerFunc) handlerFunc {
@@ -237,7 +249,10 @@ func (s *Server) wrap(route string, h handlerFunc) http.Handler {
 			}
 			s.metrics.observe(r.Method, route, status, time.Since(start))
 			level := slog.LevelInfo
-			if status >= 500 {
+			// A failing readiness probe is not an error of this request:
+			// readyz logs a database that does not answer itself, and a
+			// draining server answers 503 on purpose.
+			if status >= 500 && route != "/readyz" {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(r.Context(), level, "request",

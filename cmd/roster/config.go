@@ -25,6 +25,7 @@ type Config struct {
 	MaxResults      int
 	DefaultCount    int
 	ShutdownTimeout time.Duration
+	ShutdownDelay   time.Duration // how long /readyz fails before shutting down
 	JSON            bool          // init: print JSON
 	AdminToken      string        // ROSTER_ADMIN_TOKEN or the file named by ROSTER_ADMIN_TOKEN_FILE
 	LogRetention    time.Duration // how long the request log keeps entries
@@ -63,6 +64,7 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 	fs.Func("max-results", "largest page a list returns, advertised as filter.maxResults (default 1000, env ROSTER_MAX_RESULTS)", intSetter(&c.MaxResults))
 	fs.Func("default-count", "page size when a list gives no count (default 100, env ROSTER_DEFAULT_COUNT)", intSetter(&c.DefaultCount))
 	fs.Func("shutdown-timeout", "how long in-flight requests may finish after SIGINT/SIGTERM (default 10s, env ROSTER_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
+	fs.Func("shutdown-delay", "on SIGINT/SIGTERM, how long to keep serving with /readyz failing before shutting down, so a load balancer stops routing here first; set it above the balancer's readiness check interval times its failure count (default 0, env ROSTER_SHUTDOWN_DELAY)", durationSetter(&c.ShutdownDelay))
 	fs.Func("log-retention", "how long the request log keeps entries; older ones are pruned hourly (default 720h, env ROSTER_LOG_RETENTION)", durationSetter(&c.LogRetention))
 	fs.Var(&c.Profiles, "profiles", "custom attribute profile files (.json, .yaml), comma-separated or repeated; loaded and checked at start")
 }
@@ -132,6 +134,9 @@ func (c *Config) applyEnvNumbers(e env) error {
 	}
 	c.DefaultCount = min(c.DefaultCount, c.MaxResults)
 	if err := envDuration(e, &c.LogRetention, "LOG_RETENTION", 30*24*time.Hour); err != nil {
+		return err
+	}
+	if err := envDuration(e, &c.ShutdownDelay, "SHUTDOWN_DELAY", 0); err != nil {
 		return err
 	}
 	return envDuration(e, &c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 10*time.Second)

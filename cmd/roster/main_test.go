@@ -246,3 +246,57 @@ func TestLocalAdminCommands(t *testing.T) {
 		t.Errorf("--server-admins with --org: exit %d, %s", code, errs)
 	}
 }
+
+// TestServeDrainsBeforeShutdown checks --shutdown-delay: once the server is
+// told to stop, /readyz fails at once while the SCIM API keeps answering,
+// and serve returns nil when the delay is over.
+func TestServeDrainsBeforeShutdown(t *testing.T) {
+	cfg := &Config{Data: t.TempDir(), Addr: "127.0.0.1:0", LogLevel: "info", LogFormat: "json", ShutdownDelay: 5 * time.Second}
+	if err := cfg.applyEnvNumbers(func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	log, _ := newLogger(cfg, io.Discard)
+	ready, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, log, &out, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	m := regexp.MustCompile(`Tenant URL: (\S+)\n.*\n  Secret token \(shown once, store it now\): (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no tenant URL and token in:\n%s", out.String())
+	}
+	get := func(url, token string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s while draining: %v", url, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get("http://"+addr+"/readyz", ""); got != 200 {
+		t.Fatalf("/readyz before shutdown = %d, want 200", got)
+	}
+	cancel()
+	for get("http://"+addr+"/readyz", "") != 503 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := get(m[1]+"/Users", m[2]); got != 200 {
+		t.Fatalf("SCIM request while draining = %d, want 200", got)
+	}
+	if got := get("http://"+addr+"/healthz", ""); got != 200 {
+		t.Fatalf("/healthz while draining = %d, want 200", got)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v after draining, want nil", err)
+	}
+}

@@ -214,6 +214,13 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 		return err
 	case <-ctx.Done():
 	}
+	if c.ShutdownDelay > 0 {
+		// Readiness fails first and requests keep being served, so that
+		// the load balancer has moved on before connections close.
+		srv.Drain()
+		log.Info("draining: /readyz answers 503", slog.Duration("delay", c.ShutdownDelay))
+		time.Sleep(c.ShutdownDelay)
+	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()

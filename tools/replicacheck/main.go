@@ -53,11 +53,17 @@ type tally struct {
 	codes map[int]int
 }
 
-func (t *tally) add(code int) {
+// add counts one answer; a transport error is printed, since the status
+// alone (0) does not say what went wrong.
+func (t *tally) add(code int, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.codes == nil {
 		t.codes = map[int]int{}
+	}
+	if err != nil {
+		code = 0
+		fmt.Fprintln(os.Stderr, "transport error:", err)
 	}
 	t.codes[code]++
 }
@@ -105,10 +111,7 @@ func main() {
 	start := time.Now()
 	parallel(*users, *workers, func(i int) {
 		code, m, err := c.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+userName(i)+`","active":true}`)
-		if err != nil {
-			code = 0
-		}
-		creates.add(code)
+		creates.add(code, err)
 		if code == 201 {
 			ids[i], _ = m["id"].(string)
 		}
@@ -120,10 +123,7 @@ func main() {
 	var same tally
 	parallel(20, 20, func(int) {
 		code, _, err := c.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"same-`+run+`"}`)
-		if err != nil {
-			code = 0
-		}
-		same.add(code)
+		same.add(code, err)
 	})
 	check(same.codes[201] == 1 && same.codes[409] == 19, "20 concurrent creates of one userName: %v", same.codes)
 
@@ -137,10 +137,7 @@ func main() {
 	var patches tally
 	parallel(adds, adds, func(i int) {
 		code, _, err := c.do("PATCH", "/Groups/"+gid, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+ids[i]+`"}]}]}`)
-		if err != nil {
-			code = 0
-		}
-		patches.add(code)
+		patches.add(code, err)
 	})
 	_, g, _ = c.do("GET", "/Groups/"+gid, "")
 	members, _ := g["members"].([]any)

@@ -62,7 +62,7 @@ export ROSTER_DATABASE_URL="$url"
 "$work/roster" migrate
 "$work/roster" init --json >"$work/init.json"
 
-serve() { "$work/roster" serve --addr "127.0.0.1:$1" --no-migrate >>"$work/replica-$1.log" 2>&1 & pids+=($!); }
+serve() { "$work/roster" serve --addr "127.0.0.1:$1" --no-migrate --shutdown-delay 2s >>"$work/replica-$1.log" 2>&1 & pids+=($!); }
 serve 8081
 serve 8082
 cat >"$work/haproxy.cfg" <<-CFG
@@ -81,23 +81,25 @@ frontend scim
 backend roster
   balance roundrobin
   option httpchk GET /readyz
-  server r1 127.0.0.1:8081 check inter 500ms
-  server r2 127.0.0.1:8082 check inter 500ms
+  server r1 127.0.0.1:8081 check inter 500ms fall 2 rise 2
+  server r2 127.0.0.1:8082 check inter 500ms fall 2 rise 2
 CFG
 haproxy -D -f "$work/haproxy.cfg" -p "$work/haproxy.pid"
 for _ in $(seq 50); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.2; done
 
-# A rolling restart in the middle of the load: SIGTERM drains replica 1's
-# requests, HAProxy sends new ones to replica 2, then replica 1 comes back.
+# A rolling restart in the middle of the load: on SIGTERM replica 1 fails
+# /readyz for 2 s (--shutdown-delay) while it still serves, HAProxy stops
+# sending it requests, then it finishes those in flight, exits and comes back.
 read -r idp token < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["idp_id"], d["token"])' "$work/init.json")
 go build -o "$work/replicacheck" ./tools/replicacheck
 "$work/replicacheck" -url "http://127.0.0.1:8080/v1/scim/$idp" -token "$token" &
 check=$!
 sleep 1.5
 kill -TERM "${pids[0]}"
-sleep 2
+wait "${pids[0]}" || true
 serve 8081
 status=0
 wait "$check" || status=$?
+grep -h '"level":"ERROR"' "$work"/replica-*.log | head -5 || true
 echo "errors logged by the replicas: $(cat "$work"/replica-*.log | grep -c '"level":"ERROR"' || true)"
 exit "$status"
