@@ -15,6 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/postgres/pgtest"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
@@ -137,7 +139,7 @@ func withParam(tb testing.TB, u, key, value string) string {
 }
 
 // seed creates the template schema on the database of u and writes d into
-// it in one transaction, through the same insertResource that Create uses.
+// it in one transaction, through the same sqlstore.InsertResource that Create uses.
 func (t *template) seed(ctx context.Context, u string, d *storetest.BenchDirectory) error {
 	var r [6]byte
 	if _, err := rand.Read(r[:]); err != nil {
@@ -170,20 +172,28 @@ func (t *template) seed(ctx context.Context, u string, d *storetest.BenchDirecto
 		return err
 	}
 	dir := d.Tenant.Dir.ID
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		for i := range d.Size {
-			if _, err := insertResource(ctx, tx, dir, d.User(i)); err != nil {
-				return err
-			}
-		}
-		grid, err := insertResource(ctx, tx, dir, d.Group())
-		if err != nil {
+	// The shared insert works on database/sql, as Create does.
+	sqlDB := stdlib.OpenDBFromPool(db.pool)
+	defer sqlDB.Close()
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for i := range d.Size {
+		if _, err := sqlstore.InsertResource(ctx, dialect, tx, dir, d.User(i)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO memberships (group_rid, member_rid)
-			SELECT $1, rid FROM resources WHERE dir_id = $2 AND type = 'User' ORDER BY rid LIMIT $3`, grid, dir, d.Members)
+	}
+	grid, err := sqlstore.InsertResource(ctx, dialect, tx, dir, d.Group())
+	if err != nil {
 		return err
-	})
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (group_rid, member_rid)
+		SELECT $1, rid FROM resources WHERE dir_id = $2 AND type = 'User' ORDER BY rid LIMIT $3`, grid, dir, d.Members); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // copySchema copies every row of the schema from into the store's own,
