@@ -202,7 +202,12 @@ func applyMemberOps(ctx context.Context, tx queryer, dir string, groupRID int64,
 		for _, id := range ids {
 			var rid int64
 			var typ string
-			err := tx.QueryRow(ctx, `SELECT rid, type FROM resources WHERE dir_id = $1 AND id = $2`, dir, id).Scan(&rid, &typ)
+			// FOR KEY SHARE holds the member until commit, as the foreign
+			// key check of the insert below would, but earlier: a member
+			// being deleted by another transaction (another replica) is
+			// waited for and then not found, which is invalidValue, rather
+			// than found here and refused by the foreign key (a 500).
+			err := tx.QueryRow(ctx, `SELECT rid, type FROM resources WHERE dir_id = $1 AND id = $2 FOR KEY SHARE`, dir, id).Scan(&rid, &typ)
 			if isNoRows(err) {
 				if op.Op == "remove" {
 					continue // removing a non-member is a no-op
