@@ -110,16 +110,28 @@ func TestAdminEndToEnd(t *testing.T) {
 }
 
 // startServe runs serve in-process until the test ends and returns its
-// address; the test fails if serve does not return nil on shutdown.
+// address; the test fails if serve does not start, or does not return nil
+// on shutdown.
 func startServe(t *testing.T, cfg *Config) string {
 	t.Helper()
+	addr, err := launch(t, cfg, io.Discard)
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	return addr
+}
+
+// launch is startServe for any goroutine: it returns serve's error instead
+// of failing the test, and writes serve's stdout to out. A server that
+// started is stopped when the test ends.
+func launch(t *testing.T, cfg *Config, out io.Writer) (string, error) {
 	if err := cfg.applyEnvNumbers(func(string) string { return "" }); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
 	log, _ := newLogger(cfg, io.Discard)
-	go func() { done <- serve(ctx, cfg, log, io.Discard, ready) }()
+	go func() { done <- serve(ctx, cfg, log, out, ready) }()
 	select {
 	case addr := <-ready:
 		t.Cleanup(func() {
@@ -128,10 +140,9 @@ func startServe(t *testing.T, cfg *Config) string {
 				t.Errorf("serve: %v", err)
 			}
 		})
-		return addr
+		return addr, nil
 	case err := <-done:
 		cancel()
-		t.Fatalf("serve: %v", err)
+		return "", err
 	}
-	return ""
 }

@@ -374,3 +374,40 @@ func isSCIMError(body map[string]any, status int) bool {
 	schemas, _ := body["schemas"].([]any)
 	return len(schemas) == 1 && schemas[0] == scim.ErrorURN && body["status"] == fmt.Sprint(status)
 }
+
+// TestReplicasStartTogether starts two replicas at the same moment on an
+// empty database, as a deployment's first rollout does: both come up, the
+// migrations run once, and exactly one of them initializes the database
+// and prints the tenant.
+func TestReplicasStartTogether(t *testing.T) {
+	u := pgtest.URL(t)
+	const n = 2
+	outs := make([]bytes.Buffer, n)
+	addrs := make([]string, n)
+	errs := make([]error, n)
+	together(n, func(i int) {
+		cfg := &Config{Database: u, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json"}
+		addrs[i], errs[i] = launch(t, cfg, &outs[i])
+	})
+	printed := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("replica %d: %v", i, errs[i])
+			continue
+		}
+		if strings.Contains(outs[i].String(), "Secret token") {
+			printed++
+		}
+		resp, err := http.Get("http://" + addrs[i] + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("replica %d: /healthz %d", i, resp.StatusCode)
+		}
+	}
+	if printed != 1 {
+		t.Errorf("%d replicas initialized the database and printed a tenant, want 1", printed)
+	}
+}
