@@ -8,10 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/adminclient"
 	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/postgres/pgtest"
@@ -218,6 +221,103 @@ func TestReplicas(t *testing.T) {
 			if _, _, body := s.do(t, "GET", tenant+"/Groups/"+group, res.Token, ""); body["members"] == nil || len(body["members"].([]any)) != 0 {
 				t.Errorf("%s: the group keeps deleted members: %v", s.name, body["members"])
 			}
+		}
+	})
+
+	// Renames race the way creates do: the unique index decides, through
+	// the update path.
+	t.Run("RenameToSameUserName", func(t *testing.T) {
+		const n = 10
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = servers[i%2].create(t, tenant+"/Users", res.Token, fmt.Sprintf(`{"userName":"before%d@example.com"}`, i))
+		}
+		codes := make([]int, n)
+		bodies := make([]map[string]any, n)
+		together(n, func(i int) {
+			patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"taken@example.com"}]}`
+			codes[i], _, bodies[i] = servers[i%2].do(t, "PATCH", tenant+"/Users/"+ids[i], res.Token, patch)
+		})
+		renamed := 0
+		for i, code := range codes {
+			switch {
+			case code == http.StatusOK:
+				renamed++
+			case code == http.StatusConflict && bodies[i]["scimType"] == "uniqueness":
+			default:
+				t.Errorf("rename %d: %d %v, want 200 or 409 uniqueness", i, code, bodies[i])
+			}
+		}
+		if renamed != 1 {
+			t.Errorf("%d renames succeeded, want exactly 1", renamed)
+		}
+	})
+
+	t.Run("DeleteTwiceAtOnce", func(t *testing.T) {
+		id := a.create(t, tenant+"/Users", res.Token, `{"userName":"twice@example.com"}`)
+		const n = 10
+		codes := make([]int, n)
+		together(n, func(i int) {
+			codes[i], _, _ = servers[i%2].do(t, "DELETE", tenant+"/Users/"+id, res.Token, "")
+		})
+		deleted := 0
+		for i, code := range codes {
+			switch code {
+			case http.StatusNoContent:
+				deleted++
+			case http.StatusNotFound:
+			default:
+				t.Errorf("DELETE %d: %d, want 204 or 404", i, code)
+			}
+		}
+		if deleted != 1 {
+			t.Errorf("%d DELETEs answered 204, want exactly 1", deleted)
+		}
+	})
+
+	// Each replica records its own requests into the one request log, so
+	// an admin reading it through either replica sees both.
+	t.Run("RequestLog", func(t *testing.T) {
+		probe := "replica-b-" + strings.ToLower(res.IdPID[:8])
+		if code, _, _ := b.do(t, "GET", tenant+"/Users?count=1", res.Token, "", "X-Request-Id", probe); code != http.StatusOK {
+			t.Fatalf("GET through B: %d", code)
+		}
+		// The recorder writes in the background, in batches.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			entries, err := a.admin.QueryRequests(context.Background(), res.OrgID, manage.RequestFilter{Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(entries, func(e roster.RequestEntry) bool { return e.RequestID == probe && e.Status == http.StatusOK }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("B's request %s is not in the log read through A (%d entries)", probe, len(entries))
+			}
+		}
+	})
+
+	t.Run("OAuthTokenAcrossReplicas", func(t *testing.T) {
+		ctx := context.Background()
+		c, err := a.admin.CreateOAuthClient(ctx, res.OrgID, res.IdPID, manage.OAuthClientInput{Name: "replica client", Users: "read"})
+		if err != nil {
+			t.Fatalf("create an OAuth client through A: %v", err)
+		}
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.Client.ID}, "client_secret": {c.Secret}}
+		resp, err := http.PostForm(a.base+"/v1/oauth/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+			t.Fatalf("token from A: %d %v", resp.StatusCode, err)
+		}
+		if code, _, body := b.do(t, "GET", tenant+"/Users?count=1", tok.AccessToken, ""); code != http.StatusOK {
+			t.Errorf("A's access token through B: %d %v, want 200", code, body)
 		}
 	})
 
