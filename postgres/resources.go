@@ -122,8 +122,14 @@ func insertResource(ctx context.Context, tx queryer, dir string, r *scim.Resourc
 		INSERT INTO resources (dir_id, type, id, name_ci, display_ci, label, external_id, created, modified, version, doc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING rid`,
 		dir, r.Type, r.ID, c.nameCI, c.displayCI, c.label, c.externalID, micros(r.Created), micros(r.LastModified), r.Version, string(doc)).Scan(&rid)
+	var pe *pgconn.PgError
 	if isUnique(err) {
 		return 0, uniquenessError(r.Type)
+	} else if errors.As(err, &pe) && pe.Code == "23503" {
+		// The only foreign key is dir_id: DeleteDirectory (through
+		// another replica) removed the directory after this request was
+		// authenticated.
+		return 0, notFound("directory (IdP configuration)", dir)
 	} else if err != nil {
 		return 0, badText(err)
 	}

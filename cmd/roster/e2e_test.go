@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -128,9 +129,13 @@ func launch(t *testing.T, cfg *Config, out io.Writer) (string, error) {
 	if err := cfg.applyEnvNumbers(func(string) string { return "" }); err != nil {
 		return "", err
 	}
+	var logs lockedBuffer
+	log, err := newLogger(cfg, &logs)
+	if err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
-	log, _ := newLogger(cfg, io.Discard)
 	go func() { done <- serve(ctx, cfg, log, out, ready) }()
 	select {
 	case addr := <-ready:
@@ -139,10 +144,38 @@ func launch(t *testing.T, cfg *Config, out io.Writer) (string, error) {
 			if err := <-done; err != nil {
 				t.Errorf("serve: %v", err)
 			}
+			// The server log says why a request failed with a 500.
+			if t.Failed() && logs.Len() > 0 {
+				t.Logf("log of the server at %s:\n%s", addr, logs.String())
+			}
 		})
 		return addr, nil
 	case err := <-done:
 		cancel()
 		return "", err
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a server's goroutines may log to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -224,6 +224,44 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	// An admin deletes an IdP configuration through A while the IdP is
+	// still creating users through B: each create lands before the
+	// deletion (and goes with it) or is refused, never a server error.
+	t.Run("DeleteDirectoryWhileWriting", func(t *testing.T) {
+		ctx := context.Background()
+		k, err := a.admin.CreateKey(ctx, res.OrgID, manage.KeyInput{Name: "doomed key"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The window is narrow: a create authenticated before the
+		// deletion commits, inserting after it began. Several rounds
+		// reach it.
+		for round := range 5 {
+			dir, err := a.admin.CreateDirectory(ctx, res.OrgID, manage.DirectoryInput{Name: fmt.Sprint("doomed ", round), KeyIDs: []string{k.Key.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 20
+			together(n+1, func(j int) {
+				if j == n {
+					if err := a.admin.DeleteDirectory(ctx, res.OrgID, dir.ID); err != nil {
+						t.Errorf("delete the directory through A: %v", err)
+					}
+					return
+				}
+				code, _, body := b.do(t, "POST", "/v1/scim/"+dir.ID+"/Users", k.Secret, fmt.Sprintf(`{"userName":"doomed%d@example.com"}`, j))
+				// 401 when the directory was gone before authentication,
+				// 404 when it went between authentication and the insert.
+				if code != http.StatusCreated && code != http.StatusUnauthorized && code != http.StatusNotFound {
+					t.Errorf("create %d during the deletion: %d %v", j, code, body)
+				}
+			})
+			if code, _, _ := b.do(t, "GET", "/v1/scim/"+dir.ID+"/Users", k.Secret, ""); code != http.StatusUnauthorized {
+				t.Errorf("the deleted directory through B: %d, want 401", code)
+			}
+		}
+	})
+
 	// Renames race the way creates do: the unique index decides, through
 	// the update path.
 	t.Run("RenameToSameUserName", func(t *testing.T) {
