@@ -57,9 +57,9 @@ type harnessConfig struct {
 	privB     *[2]string // users and groups privileges of directory B's key
 	profile   string     // directory A's attribute profile; "" is generic
 	profiles  *scim.ProfileSet
-	// setup runs before the server starts, e.g. withRequestLog. It needs
-	// the SQLite store.
-	setup func(t *testing.T, srv *scimhttp.Server, db *sqlite.DB)
+	// setup runs before the server starts, e.g. withRequestLog, with the
+	// harness's store, whichever it is.
+	setup func(t *testing.T, srv *scimhttp.Server, db testStore)
 }
 
 type harnessOption func(*harnessConfig)
@@ -132,11 +132,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	prom := prometheus.NewRegistry()
 	srv := scimhttp.New(store, db, hc.profiles, log, prom, hc.cfg)
 	if hc.setup != nil {
-		sq, ok := db.(*sqlite.DB)
-		if !ok {
-			t.Fatalf("this harness option needs the SQLite store, not %T", db)
-		}
-		hc.setup(t, srv, sq)
+		hc.setup(t, srv, db)
 	}
 	h.srv = httptest.NewServer(srv.Handler(prom))
 	t.Cleanup(h.srv.Close)

@@ -40,8 +40,9 @@ func onPostgres(t testing.TB) bool { return strings.HasPrefix(t.Name(), postgres
 // media types, discovery and request parsing alone are left out, since each
 // harness costs a schema and a migration (about 0.2 s, and migrations are
 // serialized by the store's advisory lock across all schemas of the
-// database). TestRequestLog and TestRequestLogBodyCapture are left out
-// too: withRequestLog's setup takes a *sqlite.DB (requestlog_test.go).
+// database). The request log tests run here too: the recorder writes
+// through the store's RequestLogStore, whose PostgreSQL batch insert,
+// query and body-capture switch the HTTP entries must survive.
 func TestPostgres(t *testing.T) {
 	requirePostgres(t)
 	for _, tc := range []struct {
@@ -69,6 +70,8 @@ func TestPostgres(t *testing.T) {
 		{"ProfileWorkplaceExtensions", TestProfileWorkplaceExtensions},
 		{"ProfileMemberTypes", TestProfileMemberTypes},
 		{"ProfileFilterable", TestProfileFilterable},
+		{"RequestLog", TestRequestLog},
+		{"RequestLogBodyCapture", TestRequestLogBodyCapture},
 	} {
 		t.Run(tc.name, tc.test)
 	}

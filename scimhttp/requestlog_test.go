@@ -17,20 +17,20 @@ import (
 	"github.com/roster-scim/roster/reqlog"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/scimhttp"
-	"github.com/roster-scim/roster/sqlite"
 )
 
-// requestLog is the request log of a harness, on the harness's store.
+// requestLog is the request log of a harness, on the harness's store
+// (SQLite, or PostgreSQL under TestPostgres).
 type requestLog struct {
 	rec *reqlog.Recorder
-	db  *sqlite.DB
+	db  testStore
 }
 
 // withRequestLog records the harness's requests with a real recorder
 // writing to the harness's store.
 func withRequestLog(l *requestLog) harnessOption {
 	return func(c *harnessConfig) {
-		c.setup = func(t *testing.T, srv *scimhttp.Server, db *sqlite.DB) {
+		c.setup = func(t *testing.T, srv *scimhttp.Server, db testStore) {
 			l.db = db
 			l.rec = reqlog.NewRecorder(db, db.FindDirectory, slog.New(slog.DiscardHandler), reqlog.Options{})
 			t.Cleanup(func() { l.rec.Close() })
@@ -185,7 +185,7 @@ func assertNoSecrets(t *testing.T, entries []roster.RequestEntry, secrets ...str
 	}
 }
 
-func orgOf(tb testing.TB, db *sqlite.DB, dir string) string {
+func orgOf(tb testing.TB, db roster.AdminStore, dir string) string {
 	tb.Helper()
 	d, err := db.FindDirectory(context.Background(), dir)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -110,16 +111,32 @@ func TestAdminEndToEnd(t *testing.T) {
 }
 
 // startServe runs serve in-process until the test ends and returns its
-// address; the test fails if serve does not return nil on shutdown.
+// address; the test fails if serve does not start, or does not return nil
+// on shutdown.
 func startServe(t *testing.T, cfg *Config) string {
 	t.Helper()
+	addr, err := launch(t, cfg, io.Discard)
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	return addr
+}
+
+// launch is startServe for any goroutine: it returns serve's error instead
+// of failing the test, and writes serve's stdout to out. A server that
+// started is stopped when the test ends.
+func launch(t *testing.T, cfg *Config, out io.Writer) (string, error) {
 	if err := cfg.applyEnvNumbers(func(string) string { return "" }); err != nil {
-		t.Fatal(err)
+		return "", err
+	}
+	var logs lockedBuffer
+	log, err := newLogger(cfg, &logs)
+	if err != nil {
+		return "", err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
-	log, _ := newLogger(cfg, io.Discard)
-	go func() { done <- serve(ctx, cfg, log, io.Discard, ready) }()
+	go func() { done <- serve(ctx, cfg, log, out, ready) }()
 	select {
 	case addr := <-ready:
 		t.Cleanup(func() {
@@ -127,11 +144,38 @@ func startServe(t *testing.T, cfg *Config) string {
 			if err := <-done; err != nil {
 				t.Errorf("serve: %v", err)
 			}
+			// The server log says why a request failed with a 500.
+			if t.Failed() && logs.Len() > 0 {
+				t.Logf("log of the server at %s:\n%s", addr, logs.String())
+			}
 		})
-		return addr
+		return addr, nil
 	case err := <-done:
 		cancel()
-		t.Fatalf("serve: %v", err)
+		return "", err
 	}
-	return ""
+}
+
+// lockedBuffer is a bytes.Buffer that a server's goroutines may log to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

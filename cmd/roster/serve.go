@@ -180,12 +180,19 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 		ln.Close()
 		return err
 	} else if !ok {
+		// Replicas started together on an empty database all get here;
+		// Bootstrap lets one of them in, and the others serve what it
+		// created.
 		res, err := bootstrap(ctx, db)
-		if err != nil {
+		switch {
+		case roster.ErrorCode(err) == roster.ECONFLICT:
+			log.Info("another replica initialized the database")
+		case err != nil:
 			ln.Close()
 			return err
+		default:
+			printTenant(stdout, "http://"+ln.Addr().String(), res)
 		}
-		printTenant(stdout, "http://"+ln.Addr().String(), res)
 	}
 	prom := prometheus.NewRegistry()
 	prom.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
