@@ -459,6 +459,14 @@ func (db *DB) update(ctx context.Context, tx pgx.Tx, dir, typ, id string, ifMatc
 // groups changed.
 func (db *DB) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) error {
 	return db.writeTx(ctx, func(tx pgx.Tx) error {
+		// The groups holding the resource are locked before it, in rid
+		// order: group writes lock a group and then its members, so a
+		// delete taking them the other way round deadlocked with them
+		// (across replicas too) often enough to exhaust writeTx's retries.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM resources WHERE rid IN (SELECT m.group_rid FROM memberships m JOIN resources r ON r.rid = m.member_rid
+			WHERE r.dir_id = $1 AND r.id = $2 AND r.type = $3) ORDER BY rid FOR UPDATE`, dir, id, typ); err != nil {
+			return err
+		}
 		var rid, version int64
 		err := tx.QueryRow(ctx, `SELECT rid, version FROM resources WHERE dir_id = $1 AND id = $2 AND type = $3 FOR UPDATE`, dir, id, typ).Scan(&rid, &version)
 		if isNoRows(err) {
