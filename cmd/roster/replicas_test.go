@@ -224,6 +224,67 @@ func TestReplicas(t *testing.T) {
 		}
 	})
 
+	// Users and groups deleted through one replica while the other changes
+	// memberships and users. Deletes and group writes lock groups before
+	// their members; were it the other way round, PostgreSQL would break
+	// deadlocks by aborting transactions, each after a second, until the
+	// store's retries ran out and a request failed with 500.
+	t.Run("DeleteChurn", func(t *testing.T) {
+		const n = 12
+		ids := make([]string, n)
+		var members []string
+		for i := range ids {
+			ids[i] = b.create(t, tenant+"/Users", res.Token, fmt.Sprintf(`{"userName":"churner%d@example.com"}`, i))
+			members = append(members, `{"value":"`+ids[i]+`"}`)
+		}
+		g1 := a.create(t, tenant+"/Groups", res.Token, `{"displayName":"Churn 1","members":[`+strings.Join(members, ",")+`]}`)
+		g2 := a.create(t, tenant+"/Groups", res.Token, `{"displayName":"Churn 2","members":[`+strings.Join(members, ",")+`]}`)
+		together(3*n+2, func(j int) {
+			s := servers[j%2]
+			var what string
+			var code int
+			var body map[string]any
+			ok := func(codes ...int) {
+				if !slices.Contains(codes, code) {
+					t.Errorf("%s through %s: %d %v, want one of %v", what, s.name, code, body, codes)
+				}
+			}
+			switch {
+			case j == 3*n:
+				what = "DELETE group 1"
+				code, _, body = s.do(t, "DELETE", tenant+"/Groups/"+g1, res.Token, "")
+				ok(http.StatusNoContent)
+			case j == 3*n+1:
+				what = "PUT group 2 with one member"
+				code, _, body = s.do(t, "PUT", tenant+"/Groups/"+g2, res.Token, `{"displayName":"Churn 2","members":[{"value":"`+ids[0]+`"}]}`)
+				// 400 when that user was deleted first
+				ok(http.StatusOK, http.StatusBadRequest)
+			case j < n:
+				what = "DELETE a user"
+				code, _, body = s.do(t, "DELETE", tenant+"/Users/"+ids[j], res.Token, "")
+				ok(http.StatusNoContent)
+			case j < 2*n:
+				what = "PATCH remove a member of group 2"
+				code, _, body = s.do(t, "PATCH", tenant+"/Groups/"+g2, res.Token, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],`+
+					`"Operations":[{"op":"remove","path":"members[value eq \"`+ids[j-n]+`\"]"}]}`)
+				ok(http.StatusNoContent)
+			default:
+				what = "PATCH a user"
+				code, _, body = s.do(t, "PATCH", tenant+"/Users/"+ids[j-2*n], res.Token, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],`+
+					`"Operations":[{"op":"replace","path":"active","value":false}]}`)
+				ok(http.StatusOK, http.StatusNotFound)
+			}
+		})
+		for _, s := range servers {
+			if code, _, _ := s.do(t, "GET", tenant+"/Groups/"+g1, res.Token, ""); code != http.StatusNotFound {
+				t.Errorf("%s: deleted group 1 answers %d", s.name, code)
+			}
+			if _, _, body := s.do(t, "GET", tenant+"/Groups/"+g2, res.Token, ""); body["members"] == nil || len(body["members"].([]any)) != 0 {
+				t.Errorf("%s: group 2 keeps deleted members: %v", s.name, body["members"])
+			}
+		}
+	})
+
 	// An admin deletes an IdP configuration through A while the IdP is
 	// still creating users through B: each create lands before the
 	// deletion (and goes with it) or is refused, never a server error.

@@ -101,7 +101,12 @@ func InsertResource(ctx context.Context, d *Dialect, tx *sql.Tx, dir string, r *
 		INSERT INTO resources (dir_id, type, id, name_ci, display_ci, label, external_id, created, modified, version, doc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`),
 		dir, r.Type, r.ID, c.nameCI, c.displayCI, c.label, c.externalID, micros(r.Created), micros(r.LastModified), r.Version, d.Doc(doc)).Scan(&rid)
-	if err != nil {
+	if d.IsForeignKey(err) {
+		// The only foreign key is dir_id: the directory was deleted
+		// (perhaps through another replica) after this request was
+		// authenticated.
+		return 0, notFound("directory (IdP configuration)", dir)
+	} else if err != nil {
 		return 0, d.storeError(r.Type, err)
 	}
 	if r.Type == scim.UserType {
@@ -180,7 +185,11 @@ func (d *Dialect) applyMemberOps(ctx context.Context, tx *sql.Tx, dir string, gr
 		for _, id := range ids {
 			var rid int64
 			var typ string
-			err := tx.QueryRowContext(ctx, d.Rebind(`SELECT rid, type FROM resources WHERE dir_id = ? AND id = ?`), dir, id).Scan(&rid, &typ)
+			// KeyShare holds the member until commit: one being deleted
+			// by another transaction (another replica) is waited for and
+			// then not found, which is invalidValue, rather than found
+			// here and refused by the foreign key of the insert below.
+			err := tx.QueryRowContext(ctx, d.Rebind(`SELECT rid, type FROM resources WHERE dir_id = ? AND id = ?`+d.KeyShare), dir, id).Scan(&rid, &typ)
 			if errors.Is(err, sql.ErrNoRows) {
 				if op.Op == "remove" {
 					continue // removing a non-member is a no-op
@@ -416,6 +425,17 @@ func (s *Store) update(ctx context.Context, tx *sql.Tx, dir, typ, id string, ifM
 func (s *Store) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) error {
 	d := s.d
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		if d.ForUpdate != "" {
+			// The groups holding the resource are locked before it, in
+			// rid order: group writes lock a group and then its members,
+			// so a delete taking them the other way round deadlocked with
+			// them (across replicas too) often enough to exhaust
+			// writeTx's retries.
+			if _, err := tx.ExecContext(ctx, d.Rebind(`SELECT 1 FROM resources WHERE rid IN (SELECT m.group_rid FROM memberships m JOIN resources r ON r.rid = m.member_rid
+				WHERE r.dir_id = ? AND r.id = ? AND r.type = ?) ORDER BY rid`+d.ForUpdate), dir, id, typ); err != nil {
+				return err
+			}
+		}
 		var rid, version int64
 		err := tx.QueryRowContext(ctx, d.Rebind(`SELECT rid, version FROM resources WHERE dir_id = ? AND id = ? AND type = ?`+d.ForUpdate), dir, id, typ).Scan(&rid, &version)
 		if errors.Is(err, sql.ErrNoRows) {
