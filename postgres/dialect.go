@@ -52,7 +52,13 @@ var dialect = &sqlstore.Dialect{
 	ForUpdate: " FOR UPDATE",
 	Retryable: retryable,
 	IsUnique:  isUnique,
-	BadValue:  badText,
+	// A member deleted through another replica while it is being added.
+	KeyShare: " FOR KEY SHARE",
+	IsForeignKey: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23503"
+	},
+	BadValue: badText,
 	// A []byte argument would be bytea; JSONB takes the text.
 	Doc:      func(doc []byte) any { return string(doc) },
 	Greatest: "greatest",

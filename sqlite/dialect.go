@@ -38,8 +38,9 @@ var dialect = &sqlstore.Dialect{
 	// Reads see one snapshot thanks to WAL; writers take the database
 	// lock when their transaction starts (BEGIN IMMEDIATE, see Open), so
 	// they neither lock rows, nor deadlock, nor serialize Bootstrap.
-	ReadTx:   &sql.TxOptions{ReadOnly: true},
-	IsUnique: isUnique,
-	Doc:      func(doc []byte) any { return doc },
-	Greatest: "max",
+	ReadTx:       &sql.TxOptions{ReadOnly: true},
+	IsUnique:     isUnique,
+	IsForeignKey: isForeignKey,
+	Doc:          func(doc []byte) any { return doc },
+	Greatest:     "max",
 }

@@ -111,18 +111,7 @@ func TestServeLifecycle(t *testing.T) {
 	if m == nil {
 		t.Fatalf("serve on an empty directory did not print the tenant URL and token:\n%s", out)
 	}
-	get := func(url, token string) int {
-		req, _ := http.NewRequest("GET", url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	get := func(url, token string) int { return getStatus(t, url, token) }
 	if got := get("http://"+addr+"/healthz", ""); got != 200 {
 		t.Fatalf("/healthz = %d", got)
 	}
@@ -271,18 +260,7 @@ func TestServeDrainsBeforeShutdown(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no tenant URL and token in:\n%s", out.String())
 	}
-	get := func(url, token string) int {
-		req, _ := http.NewRequest("GET", url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s while draining: %v", url, err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	get := func(url, token string) int { return getStatus(t, url, token) }
 	if got := get("http://"+addr+"/readyz", ""); got != 200 {
 		t.Fatalf("/readyz before shutdown = %d, want 200", got)
 	}
@@ -299,4 +277,20 @@ func TestServeDrainsBeforeShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve returned %v after draining, want nil", err)
 	}
+}
+
+// getStatus sends GET url, with token as a bearer token unless it is "",
+// and returns the status.
+func getStatus(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

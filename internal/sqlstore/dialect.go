@@ -67,6 +67,12 @@ type Dialect struct {
 	Retryable func(err error) bool
 	// IsUnique reports whether err is a unique constraint violation.
 	IsUnique func(err error) bool
+	// IsForeignKey reports whether err is a foreign key violation.
+	IsForeignKey func(err error) bool
+	// KeyShare, appended to a SELECT in a write transaction, keeps the rows
+	// read from being deleted until the transaction ends, as a foreign key
+	// check would but earlier; "" where writers take turns anyway.
+	KeyShare string
 	// BadValue turns the database's refusal of a value it cannot store
 	// into a SCIM error, and returns other errors as they are; nil when
 	// every value can be stored.
