@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
@@ -35,6 +36,12 @@ func (db *DB) Unavailable(err error) *roster.Error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, new(*pgconn.ConnectError)) && !errors.Is(err, context.Canceled):
+		// Checked before the deadline below: a connection attempt that
+		// ran into the URL's connect_timeout also matches
+		// context.DeadlineExceeded (net's timeout error says so), yet
+		// says the database cannot be reached.
+		return errDatabaseDown
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The request's own context ended: the client went away, or the
 		// caller's deadline passed. Neither says anything about the
@@ -55,7 +62,9 @@ func (db *DB) Unavailable(err error) *roster.Error {
 			pe.Code == "57P01", // admin_shutdown: the server is stopping, or pg_terminate_backend
 			pe.Code == "57P02", // crash_shutdown
 			pe.Code == "57P03", // cannot_connect_now: starting up or in recovery
+			pe.Code == "57P04", // database_dropped
 			pe.Code == "57P05", // idle_session_timeout ended the connection
+			pe.Code == "25006", // read_only_sql_transaction: a primary demoted by a failover
 			pe.Code == "53300": // too_many_connections
 			return errDatabaseDown
 		}
@@ -84,6 +93,10 @@ func unreachable(err error) bool {
 	return errors.As(err, &ce) ||
 		pgconn.SafeToRetry(err) || // failed before anything was sent
 		errors.Is(err, pgconn.ErrConnClosed) ||
+		// database/sql gives up with a bare ErrBadConn when its retries on
+		// fresh connections fail the same way; pgx's adapter also returns
+		// it for a connection that broke before anything was sent.
+		errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||

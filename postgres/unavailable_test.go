@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,9 @@ func TestUnavailableClassifies(t *testing.T) {
 		{"unexpected EOF", fmt.Errorf("receive: %w", io.ErrUnexpectedEOF), errDatabaseDown},
 		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), errDatabaseDown},
 		{"conn closed", fmt.Errorf("query: %w", pgconn.ErrConnClosed), errDatabaseDown},
+		{"database_dropped", pg("57P04"), errDatabaseDown},
+		{"read-only after a failover", pg("25006"), errDatabaseDown},
+		{"database/sql out of connections to retry on", fmt.Errorf("query: %w", driver.ErrBadConn), errDatabaseDown},
 		{"unique violation", pg("23505"), nil},
 		{"syntax error", pg("42601"), nil},
 		{"client went away", fmt.Errorf("query: %w", context.Canceled), nil},
@@ -141,4 +145,32 @@ func TestReconnectsAfterOutage(t *testing.T) {
 		}
 	}
 	t.Fatalf("the store did not recover once the database was back: %v", last)
+}
+
+// TestConnectTimeoutIsUnavailable connects to a server that accepts the
+// connection and never answers, with connect_timeout set, as the docs
+// advise: the timeout must read as the database being down (503), though
+// it also matches context.DeadlineExceeded.
+func TestConnectTimeoutIsUnavailable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	_, err = pgconn.Connect(context.Background(), "postgres://x@"+ln.Addr().String()+"/x?sslmode=disable&connect_timeout=1")
+	if err == nil {
+		t.Fatal("connected to a server that never answers")
+	}
+	if got := (&DB{}).Unavailable(err); got != errDatabaseDown {
+		t.Fatalf("Unavailable(%v) = %v, want %v", err, got, errDatabaseDown)
+	}
 }
