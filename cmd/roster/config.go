@@ -64,7 +64,7 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 	fs.Func("max-results", "largest page a list returns, advertised as filter.maxResults (default 1000, env ROSTER_MAX_RESULTS)", intSetter(&c.MaxResults))
 	fs.Func("default-count", "page size when a list gives no count (default 100, env ROSTER_DEFAULT_COUNT)", intSetter(&c.DefaultCount))
 	fs.Func("shutdown-timeout", "how long in-flight requests may finish after SIGINT/SIGTERM (default 10s, env ROSTER_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
-	fs.Func("shutdown-delay", "on SIGINT/SIGTERM, how long to keep serving with /readyz failing before shutting down, so a load balancer stops routing here first; set it above the balancer's readiness check interval times its failure count (default 0, env ROSTER_SHUTDOWN_DELAY)", durationSetter(&c.ShutdownDelay))
+	fs.Func("shutdown-delay", "on SIGINT/SIGTERM, how long to keep serving with /readyz failing before shutting down, so a load balancer stops routing here first; set it above the balancer's readiness check interval times its failure count (default 0, env ROSTER_SHUTDOWN_DELAY)", delaySetter(&c.ShutdownDelay))
 	fs.Func("log-retention", "how long the request log keeps entries; older ones are pruned hourly (default 720h, env ROSTER_LOG_RETENTION)", durationSetter(&c.LogRetention))
 	fs.Var(&c.Profiles, "profiles", "custom attribute profile files (.json, .yaml), comma-separated or repeated; loaded and checked at start")
 }
@@ -133,24 +133,24 @@ func (c *Config) applyEnvNumbers(e env) error {
 		return err
 	}
 	c.DefaultCount = min(c.DefaultCount, c.MaxResults)
-	if err := envDuration(e, &c.LogRetention, "LOG_RETENTION", 30*24*time.Hour); err != nil {
+	if err := envDuration(e, &c.LogRetention, "LOG_RETENTION", 30*24*time.Hour, durationSetter); err != nil {
 		return err
 	}
-	if err := envDuration(e, &c.ShutdownDelay, "SHUTDOWN_DELAY", 0); err != nil {
+	if err := envDuration(e, &c.ShutdownDelay, "SHUTDOWN_DELAY", 0, delaySetter); err != nil {
 		return err
 	}
-	return envDuration(e, &c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 10*time.Second)
+	return envDuration(e, &c.ShutdownTimeout, "SHUTDOWN_TIMEOUT", 10*time.Second, durationSetter)
 }
 
 // envDuration fills a duration not given as a flag from ROSTER_<name>, or
 // the default.
-func envDuration(e env, dst *time.Duration, name string, def time.Duration) error {
+func envDuration(e env, dst *time.Duration, name string, def time.Duration, setter func(*time.Duration) func(string) error) error {
 	if *dst != 0 {
 		return nil
 	}
 	*dst = def
 	if v := e("ROSTER_" + name); v != "" {
-		if err := durationSetter(dst)(v); err != nil {
+		if err := setter(dst)(v); err != nil {
 			return &usageError{message: fmt.Sprintf("ROSTER_%s %v, got %q", name, err, v), hint: "unset it or fix its value"}
 		}
 	}
@@ -163,6 +163,19 @@ func durationSetter(dst *time.Duration) func(string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
 			return fmt.Errorf("must be a positive duration such as 720h")
+		}
+		*dst = d
+		return nil
+	}
+}
+
+// delaySetter parses a duration that may be zero, such as 5s or 0, for
+// settings whose default is none.
+func delaySetter(dst *time.Duration) func(string) error {
+	return func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Errorf("must be a duration such as 5s, or 0 for none")
 		}
 		*dst = d
 		return nil

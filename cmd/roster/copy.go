@@ -199,12 +199,20 @@ func sameTables(src []sqlite.ExportTable, dst []string) error {
 	return nil
 }
 
-// redactURL hides the password of a connection URL; a key=value
-// connection string is not shown at all, since it may hold one.
+// redactURL hides the password of a connection URL, whether in its user
+// part or as a password or sslpassword parameter; a key=value connection
+// string is not shown at all, since it may hold one.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "the PostgreSQL database"
 	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.Redacted()
 }

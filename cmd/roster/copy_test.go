@@ -411,3 +411,17 @@ func oauthToken(t *testing.T, server, id, secret string) string {
 	mustJSON(t, b, &tok)
 	return tok.AccessToken
 }
+
+// TestRedactURL: the copy's output names the target without any password.
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:s3cret@h:5432/db?sslmode=require": "postgres://u:xxxxx@h:5432/db?sslmode=require",
+		"postgres://u@h/db?password=s3cret":             "postgres://u@h/db?password=xxxxx",
+		"postgresql://u@h/db?sslpassword=s3cret&x=1":    "postgresql://u@h/db?sslpassword=xxxxx&x=1",
+		"host=h user=u password=s3cret":                 "the PostgreSQL database",
+	} {
+		if got := redactURL(in); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

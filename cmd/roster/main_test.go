@@ -294,3 +294,29 @@ func getStatus(t *testing.T, url, token string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestShutdownDelaySetting: the delay defaults to none, takes 0 (the
+// documented default) as well as a duration, from the flag or the
+// environment, and refuses a negative one.
+func TestShutdownDelaySetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+		ok   bool
+	}{{"", 0, true}, {"0", 0, true}, {"0s", 0, true}, {"3s", 3 * time.Second, true}, {"-1s", 0, false}, {"soon", 0, false}} {
+		var c Config
+		err := c.applyEnvNumbers(func(k string) string {
+			if k == "ROSTER_SHUTDOWN_DELAY" {
+				return tc.env
+			}
+			return ""
+		})
+		if (err == nil) != tc.ok || (tc.ok && c.ShutdownDelay != tc.want) {
+			t.Errorf("ROSTER_SHUTDOWN_DELAY=%q: delay %v, error %v; want %v, ok %v", tc.env, c.ShutdownDelay, err, tc.want, tc.ok)
+		}
+	}
+	var c Config
+	if err := delaySetter(&c.ShutdownDelay)("0"); err != nil {
+		t.Errorf("--shutdown-delay 0: %v", err)
+	}
+}
