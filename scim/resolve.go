@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/roster-scim/roster"
 )
@@ -182,6 +183,11 @@ func checkCompare(rt *ResourceType, t Target, e *CompareExpr) error {
 	}
 	if e.Value == nil {
 		return nil // eq null, ne null: the operators above refused null
+	}
+	if v, ok := e.Value.(string); ok && (strings.ContainsRune(v, 0) || !utf8.ValidString(v)) {
+		// PostgreSQL refuses such a value as a query argument, so one store
+		// would fail where the other answers: both refuse it here.
+		return roster.SCIMErrorf(roster.ScimInvalidFilter, "the value compared with %q contains a NUL character or invalid UTF-8; filter values must be UTF-8 text", e.Path.String())
 	}
 	switch a.Type {
 	case TypeBoolean:

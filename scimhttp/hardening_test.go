@@ -2,6 +2,7 @@ package scimhttp_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -70,6 +71,31 @@ func TestHugeNumbers(t *testing.T) {
 	if body := h.mustDo(t, http.StatusOK, "POST", "/Users/.search", `{"count":1.0}`); len(body["Resources"].([]any)) != 1 {
 		t.Errorf("count 1.0: %v", body)
 	}
+}
+
+// TestUnstorableText sends ids and filter values with a NUL character or
+// invalid UTF-8, which PostgreSQL refuses as query arguments: every store
+// must answer them with a SCIM error, never a 500.
+func TestUnstorableText(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.createUser(t, "alice@example.com")
+	for _, path := range []string{"/v1/scim/%00/Users", "/v1/scim/%FF/Users", "/v1/scim/x%00y/Groups/abc"} {
+		r := h.doRoot(t, "GET", path, "")
+		assertSCIMError(t, r.status, r.header, r.body, http.StatusNotFound, "")
+	}
+	for _, path := range []string{"/Users/%00", "/Users/%FF%FE", "/Groups/a%00b"} {
+		status, header, body := h.do(t, "GET", path, "")
+		assertSCIMError(t, status, header, body, http.StatusNotFound, "")
+		status, header, body = h.do(t, "DELETE", path, "")
+		assertSCIMError(t, status, header, body, http.StatusNotFound, "")
+	}
+	for _, filter := range []string{`userName eq "a\u0000b"`, "userName eq \"\xff\"", `emails[value co "\u0000"]`} {
+		status, header, body := h.do(t, "GET", "/Users?filter="+url.QueryEscape(filter), "")
+		assertSCIMError(t, status, header, body, http.StatusBadRequest, "invalidFilter")
+	}
+	status, header, body := h.do(t, "POST", "/Users/.search", `{"filter":"userName eq \"a\u0000\""}`)
+	assertSCIMError(t, status, header, body, http.StatusBadRequest, "invalidFilter")
 }
 
 // TestTypeErrorsSpeakJSON checks that a wrong JSON type is described in

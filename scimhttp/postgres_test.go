@@ -66,6 +66,7 @@ func TestPostgres(t *testing.T) {
 		{"LogsHoldNoSecretsOrPersonalData", TestLogsHoldNoSecretsOrPersonalData},
 		{"ExcludedMembersSkipsMembership", TestExcludedMembersSkipsMembership},
 		{"HugeNumbers", TestHugeNumbers},
+		{"UnstorableText", TestUnstorableText},
 		{"RemoveMembersByFilter", TestRemoveMembersByFilter},
 		{"ProfileWorkplaceExtensions", TestProfileWorkplaceExtensions},
 		{"ProfileMemberTypes", TestProfileMemberTypes},

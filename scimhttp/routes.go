@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/scim"
@@ -134,6 +135,11 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		s.wrap(label(rr), func(w http.ResponseWriter, r *http.Request) error {
+			if !plainID(r.PathValue("idp")) || !plainID(id) {
+				// No id Roster hands out holds these, and PostgreSQL
+				// refuses them as query arguments: answer before the store.
+				return roster.Errorf(roster.ENOTFOUND, "no such IdP configuration or resource: the id in %s contains a NUL character or invalid UTF-8", r.URL.EscapedPath())
+			}
 			t, err := s.authenticate(r, rt, id, write)
 			if err != nil {
 				return err
@@ -238,3 +244,7 @@ func checkQuery(raw string) error {
 	}
 	return nil
 }
+
+// plainID reports whether an id taken from the path can name something:
+// valid UTF-8 without NUL characters.
+func plainID(id string) bool { return utf8.ValidString(id) && !strings.ContainsRune(id, 0) }
