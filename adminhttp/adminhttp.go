@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/manage"
@@ -81,6 +82,10 @@ func (h *Handler) adapt(rt route) http.HandlerFunc {
 		admin, err := h.authenticate(r)
 		if err != nil {
 			h.writeError(w, err)
+			return
+		}
+		if !plainRequest(r) {
+			h.writeError(w, roster.Errorf(roster.EINVALID, "the path or query of %s contains a NUL character or invalid UTF-8; ids and filters are UTF-8 text", r.URL.EscapedPath()))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -183,4 +188,25 @@ func decode(r *http.Request, v any) error {
 		return roster.Errorf(roster.EINVALID, "the request body has data after the JSON object")
 	}
 	return nil
+}
+
+// plainRequest reports whether the decoded path and query values are UTF-8
+// without NUL characters: no id or name Roster stores holds anything else,
+// and PostgreSQL refuses such text as a query argument (a 500 otherwise).
+func plainRequest(r *http.Request) bool {
+	plain := func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+	if !plain(r.URL.Path) {
+		return false
+	}
+	for k, vs := range r.URL.Query() {
+		if !plain(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !plain(v) {
+				return false
+			}
+		}
+	}
+	return true
 }

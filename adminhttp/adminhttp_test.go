@@ -1063,3 +1063,22 @@ func TestOAuthClientFlow(t *testing.T) {
 	r = s.admin("GET", clients, b.adminToken, nil)
 	wantError(t, "B's admin listing A's clients", r, 404, roster.ENOTFOUND)
 }
+
+// TestUnplainText: ids and query values with a NUL character or invalid
+// UTF-8 are refused before they reach the store, where PostgreSQL would
+// reject them as query arguments (a 500).
+func TestUnplainText(t *testing.T) {
+	s := newServer(t)
+	for _, path := range []string{
+		"/v1/admin/organizations/%00",
+		"/v1/admin/organizations/%FF",
+		"/v1/admin/organizations/" + s.firstOrg + "/keys/a%00b",
+		"/v1/admin/organizations/" + s.firstOrg + "/directories/%C3%28",
+		"/v1/admin/organizations/" + s.firstOrg + "/requests?directory=%00",
+	} {
+		wantError(t, "GET "+path, s.admin("GET", path, s.root, nil), http.StatusBadRequest, roster.EINVALID)
+	}
+	if r := s.request("GET", "/v1/admin/organizations/%00", "", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("without a token: %d, want 401 before the id is looked at", r.status)
+	}
+}
