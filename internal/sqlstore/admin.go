@@ -385,8 +385,12 @@ func (s *Store) CreateOAuthClient(ctx context.Context, c *roster.OAuthClient) er
 			return notFound("directory (IdP configuration)", c.DirectoryID)
 		}
 		c.Created = s.now()
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_clients (id, org_id, directory_id, name, users_priv, groups_priv, token_ttl, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			c.ID, c.OrgID, c.DirectoryID, c.Name, c.Users, c.Groups, int64(c.TokenTTL/time.Second), micros(c.Created)); err != nil {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO oauth_clients (id, org_id, directory_id, name, users_priv, groups_priv, token_ttl, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			c.ID, c.OrgID, c.DirectoryID, c.Name, c.Users, c.Groups, int64(c.TokenTTL/time.Second), micros(c.Created))
+		if s.d.IsForeignKey(err) {
+			// Deleted (through another replica) since the check above.
+			return notFound("directory (IdP configuration)", c.DirectoryID)
+		} else if err != nil {
 			return err
 		}
 		for i := range c.Secrets {
