@@ -71,6 +71,11 @@ func (op Operator) unary() bool {
 // "Greater Than" all work) because Entra's portal and Graph spell the same
 // operator differently.
 func ParseOperator(name string) (Operator, bool) {
+	for _, op := range Operators { // fast path: already canonical
+		if string(op) == name {
+			return op, true
+		}
+	}
 	key := normalize(name)
 	for _, op := range Operators {
 		if normalize(string(op)) == key {
