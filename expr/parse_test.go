@@ -56,6 +56,8 @@ func mustRoundTrip(t *testing.T, e *Expr) {
 
 func TestParse(t *testing.T) {
 	deep := strings.Repeat("ToLower(", 1000) + "[a]" + strings.Repeat(")", 1000)
+	// the deepest nesting MaxLen allows: recursion depth is bounded by the length limit
+	deepest := strings.Repeat("Not(", (MaxLen-3)/5) + "[a]" + strings.Repeat(")", (MaxLen-3)/5)
 	tests := []struct {
 		name, src, want string
 	}{
@@ -65,6 +67,7 @@ func TestParse(t *testing.T) {
 		{"nested", `Append(Mid([givenName], 1, 3), Mid([surname], 1, 5))`,
 			`Append(Mid(attr:givenName num:1 num:3) Mid(attr:surname num:1 num:5))`},
 		{"deep nesting", deep, strings.Repeat("ToLower(", 1000) + "attr:a" + strings.Repeat(")", 1000)},
+		{"deepest nesting", deepest, strings.Repeat("Not(", (MaxLen-3)/5) + "attr:a" + strings.Repeat(")", (MaxLen-3)/5)},
 		{"whitespace and newlines", "Join (\n\t\"-\" ,[a]\r\n)", `Join(str:"-" attr:a)`},
 		{"top-level attribute", `[mail]`, `attr:mail`},
 		{"top-level string", `"x"`, `str:"x"`},
