@@ -44,6 +44,7 @@ Commands:
   oauth   manage OAuth 2.0 client-credentials clients and their secrets
   profile list and show attribute profiles
   logs    read the request log: every SCIM request an IdP made, and its outcome
+  scope   evaluate a scoping filter against an object's attributes
   help    show help for a command
 
 Admin commands work on a data directory (--data) or on a running server
@@ -72,6 +73,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runCopy(ctx, rest, stdout, stderr, getenv)
 	case "org", "admin", "key", "idp", "oauth", "profile", "logs":
 		err = runAdmin(ctx, cmd, rest, stdout, stderr, getenv)
+	case "scope":
+		err = runScope(rest, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr, getenv)
