@@ -146,8 +146,11 @@ func runCases(t *testing.T, cases []evalCase) {
 			t.Errorf("%s %s: %v", c.expr, attrs, err)
 			continue
 		}
-		got, _ := json.Marshal(v.JSON())
-		if string(got) != c.want {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(v.JSON())
+		if got := strings.TrimSuffix(buf.String(), "\n"); got != c.want {
 			t.Errorf("%s %s = %s, want %s", c.expr, attrs, got, c.want)
 		}
 	}
