@@ -81,7 +81,7 @@ func TestVectors(t *testing.T) {
 		uses(e.Root, names)
 		missing := ""
 		for n := range names {
-			if !Implemented(n) {
+			if !Implemented(n) && n != "vbTextCompare" && n != "vbBinaryCompare" { // InStr reads these
 				missing = n
 				break
 			}
@@ -186,8 +186,8 @@ func TestEvalBasics(t *testing.T) {
 		{`IIF([c]="","Other",[c])`, `{}`, `"Other"`, ``},
 		{`IIF([c]="","Other",[c])`, `{"c":""}`, `"Other"`, ``},
 		{`IIF([c]="","Other",[c])`, `{"c":"NL"}`, `"NL"`, ``},
-		{`IIF("True", "a", Guid())`, ``, `"a"`, ``}, // the branch not taken is not evaluated
-		{`IIF("False", "a", Guid())`, ``, ``, `Guid: not implemented yet`},
+		{`IIF("True", "a", DateFromNum(1))`, ``, `"a"`, ``}, // the branch not taken is not evaluated
+		{`IIF("False", "a", DateFromNum(1))`, ``, ``, `DateFromNum: not implemented yet`},
 		{`IIF("maybe", "a", "b")`, ``, ``, `col 1: IIF: condition: "maybe" is not a boolean`},
 		{`IIF([flag], "a", "b")`, `{"flag":true}`, `"a"`, ``},
 		{`IIF(IgnoreAttributeFlow, "a", "b")`, ``, ``, `IgnoreAttributeFlow: not implemented yet`},
@@ -205,7 +205,7 @@ func TestEvalErrorPosition(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Pos != 5 || ee.Func != "IIF" {
 		t.Fatalf("err = %#v, want an EvalError at col 5 in IIF", err)
 	}
-	e, _ = Parse(`Not(Now())`)
+	e, _ = Parse(`Not(DateFromNum(1))`)
 	if _, err = e.Eval(Env{}); !errors.Is(err, ErrNotImplemented) {
 		t.Fatalf("err = %v, want ErrNotImplemented", err)
 	}
