@@ -192,8 +192,8 @@ func TestEvalBasics(t *testing.T) {
 		{`IIF([c]="","Other",[c])`, `{}`, `"Other"`, ``},
 		{`IIF([c]="","Other",[c])`, `{"c":""}`, `"Other"`, ``},
 		{`IIF([c]="","Other",[c])`, `{"c":"NL"}`, `"NL"`, ``},
-		{`IIF("True", "a", NormalizeDiacritics("x"))`, ``, `"a"`, ``}, // the branch not taken is not evaluated
-		{`IIF("False", "a", NormalizeDiacritics("x"))`, ``, ``, `NormalizeDiacritics: not implemented yet`},
+		{`IIF("True", "a", Redact("x"))`, ``, `"a"`, ``}, // the branch not taken is not evaluated
+		{`IIF("False", "a", Redact("x"))`, ``, ``, `Redact: not implemented yet`},
 		{`IIF("maybe", "a", "b")`, ``, ``, `col 1: IIF: condition: "maybe" is not a boolean`},
 		{`IIF([flag], "a", "b")`, `{"flag":true}`, `"a"`, ``},
 		{`IIF(IgnoreAttributeFlow, "a", "b")`, ``, ``, `IgnoreAttributeFlow: not implemented yet`},
@@ -211,7 +211,7 @@ func TestEvalErrorPosition(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Pos != 5 || ee.Func != "IIF" {
 		t.Fatalf("err = %#v, want an EvalError at col 5 in IIF", err)
 	}
-	e, _ = Parse(`Not(NormalizeDiacritics("x"))`)
+	e, _ = Parse(`Not(Redact("x"))`)
 	if _, err = e.Eval(Env{}); !errors.Is(err, ErrNotImplemented) {
 		t.Fatalf("err = %v, want ErrNotImplemented", err)
 	}

@@ -17,7 +17,7 @@ func TestStringFunctions(t *testing.T) {
 		{`Coalesce([a], [b])`, ``, `null`, ``},
 		{`Coalesce([m], "d")`, `{"m":[]}`, `"d"`, ``}, // an empty list is null
 		{`Coalesce([m], "d")`, `{"m":["x","y"]}`, `["x","y"]`, ``},
-		{`Coalesce("a", NormalizeDiacritics("x"))`, ``, `"a"`, ``}, // stops at the first non-null
+		{`Coalesce("a", Redact("x"))`, ``, `"a"`, ``}, // stops at the first non-null
 
 		{`CStr([n])`, `{"n":12.50}`, `"12.50"`, ``},
 		{`CStr([n])`, `{"n":134117279990000000}`, `"134117279990000000"`, ``}, // no float64 rounding
@@ -63,9 +63,9 @@ func TestStringFunctions(t *testing.T) {
 		{`Switch([s], "d", "a", "1", "b", "2")`, `{"s":"B"}`, `"d"`, ``}, // case-sensitive
 		{`Switch([s], "d", "a", "1", "", "empty")`, ``, `"empty"`, ``},   // null matches ""
 		{`Switch([s], , "a", "1")`, `{"s":"z"}`, `null`, ``},
-		{`Switch([s], "d", "a", "1", "a", "2")`, `{"s":"a"}`, `"1"`, ``},            // first match wins
-		{`Switch([s], NormalizeDiacritics("x"), "a", "1")`, `{"s":"a"}`, `"1"`, ``}, // default not evaluated
-		{`Switch([s], "d", "a", NormalizeDiacritics("x"))`, `{"s":"b"}`, `"d"`, ``}, // unchosen value not evaluated
+		{`Switch([s], "d", "a", "1", "a", "2")`, `{"s":"a"}`, `"1"`, ``}, // first match wins
+		{`Switch([s], Redact("x"), "a", "1")`, `{"s":"a"}`, `"1"`, ``},   // default not evaluated
+		{`Switch([s], "d", "a", Redact("x"))`, `{"s":"b"}`, `"d"`, ``},   // unchosen value not evaluated
 		{`Switch([n], "d", "7", "seven")`, `{"n":7}`, `"seven"`, ``},
 		{`Switch([m], "d", "a", "1")`, `{"m":["a","b"]}`, ``, `source: multi-valued`},
 
