@@ -101,7 +101,7 @@ func (ev *evaluator) eval(n Node) (Value, error) {
 		}
 		return v, nil
 	case *Ident:
-		return Null, &EvalError{Pos: n.At, Func: n.Name, Err: ErrNotImplemented}
+		return Null, ident(n)
 	case *Compare:
 		return ev.compare(n)
 	case *Call:
