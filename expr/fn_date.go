@@ -110,6 +110,15 @@ func fnDateAdd(ev *evaluator, c *Call) (Value, error) {
 	if !ok {
 		return Null, err
 	}
+	// Seconds per interval, to bound n before any arithmetic can overflow:
+	// 10,000 years is more than any date can move and stay in range.
+	per := map[string]int64{"yyyy": 31622400, "m": 2678400, "d": 86400, "ww": 604800, "h": 3600, "n": 60, "s": 1}[iv]
+	if per == 0 {
+		return Null, errInterval
+	}
+	if max := int64(10000*366*86400) / per; int64(n) > max || int64(n) < -max {
+		return Null, errors.New("result is outside years 1 to 9999")
+	}
 	switch iv {
 	case "yyyy":
 		t = addMonths(t, 12*n)
@@ -119,14 +128,8 @@ func fnDateAdd(ev *evaluator, c *Call) (Value, error) {
 		t = t.AddDate(0, 0, n)
 	case "ww":
 		t = t.AddDate(0, 0, 7*n)
-	case "h":
-		t = t.Add(time.Duration(n) * time.Hour)
-	case "n":
-		t = t.Add(time.Duration(n) * time.Minute)
-	case "s":
-		t = t.Add(time.Duration(n) * time.Second)
 	default:
-		return Null, errInterval
+		t = time.Unix(t.Unix()+int64(n)*per, int64(t.Nanosecond())).UTC()
 	}
 	if t.Year() < 1 || t.Year() > 9999 {
 		return Null, errors.New("result is outside years 1 to 9999")
@@ -153,27 +156,28 @@ func fnDateDiff(ev *evaluator, c *Call) (Value, error) {
 		return Null, err
 	}
 	months := (t2.Year()-t1.Year())*12 + int(t2.Month()) - int(t1.Month())
-	el := t2.Sub(t1)
-	var unit time.Duration
+	// Elapsed seconds from Unix times: time.Sub saturates at 292 years.
+	el := float64(t2.Unix()-t1.Unix()) + float64(t2.Nanosecond()-t1.Nanosecond())/1e9
+	var unit float64
 	switch iv {
 	case "yyyy":
 		return intValue(int64(t2.Year() - t1.Year())), nil
 	case "m":
 		return intValue(int64(months)), nil
 	case "d":
-		unit = 24 * time.Hour
+		unit = 86400
 	case "ww":
-		unit = 7 * 24 * time.Hour
+		unit = 7 * 86400
 	case "h":
-		unit = time.Hour
+		unit = 3600
 	case "n":
-		unit = time.Minute
+		unit = 60
 	case "s":
-		unit = time.Second
+		unit = 1
 	default:
 		return Null, errInterval
 	}
-	return intValue(int64(math.Round(float64(el) / float64(unit)))), nil
+	return intValue(int64(math.Round(el / unit))), nil
 }
 
 // fileTimeEpoch is 1601-01-01 in 100 ns ticks before the Unix epoch.

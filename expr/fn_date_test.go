@@ -26,6 +26,13 @@ func TestDateFunctions(t *testing.T) {
 		{`DateAdd("q", 1, "2021-01-01")`, ``, ``, `interval must be one of`},
 		{`DateAdd("d", 1, [x])`, ``, `null`, ``},
 		{`DateAdd("yyyy", 9000, "2021-01-01")`, ``, ``, `outside years`},
+		{`DateAdd("h", 9223372036854775807, "2021-01-01")`, ``, ``, `outside years`},
+		{`DateAdd("s", -9223372036854775807, "2021-01-01")`, ``, ``, `outside years`},
+		{`DateAdd("s", 86400, "2021-01-01")`, ``, `"1/2/2021 12:00:00 AM"`, ``},
+		{`DateAdd("s", 315360000000, "2021-01-01")`, ``, ``, `outside years`}, // past what time.Duration holds
+		{`DateAdd("h", 87600000, "2021-01-01")`, ``, ``, `outside years`},
+		{`DateAdd("h", 2628000, "2021-01-01")`, ``, `"10/21/2320 12:00:00 AM"`, ``}, // 300 years of hours
+		{`DateAdd("d", 3000000, "2021-01-01")`, ``, ``, `outside years`},
 
 		{`DateDiff("d", "2021-01-01", "2021-01-01T11:59:59")`, ``, `0`, ``},
 		{`DateDiff("d", "2021-01-01", "2021-01-01T12:00:00")`, ``, `1`, ``}, // rounds half away from zero
@@ -33,6 +40,8 @@ func TestDateFunctions(t *testing.T) {
 		{`DateDiff("yyyy", "2021-12-31", "2022-01-01")`, ``, `1`, ``},
 		{`DateDiff("s", "2021-01-01T00:00:10", "2021-01-01")`, ``, `-10`, ``},
 		{`DateDiff("d", [x], "2021-01-01")`, ``, `null`, ``},
+		{`DateDiff("d", "0001-01-01", "9999-12-31")`, ``, `3652058`, ``}, // beyond time.Duration's 292 years
+		{`DateDiff("s", "2021-01-01T00:00:00.6", "2021-01-01T00:00:01")`, ``, `0`, ``},
 		{`DateDiff("x", "2021-01-01", "2021-01-01")`, ``, ``, `interval must be one of`},
 		{`IIF(DateDiff("d", Now(), CDate([h])) > 5, "False", "True")`, `{"h":"2026-01-10"}`, `"False"`, ``},
 
