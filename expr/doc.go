@@ -22,4 +22,13 @@
 // counts fail at parse time. SelectUniqueValue must be the whole expression.
 // Expressions are at most MaxLen characters; positions in errors count
 // characters from 1.
+//
+// (*Expr).Eval evaluates a parsed expression against an Env: the source
+// attributes (as decoded from JSON), a clock, a source of randomness and
+// the uniqueness callback of SelectUniqueValue. Values are null, strings,
+// numbers (kept as decimal text), booleans and multi-valued lists (see
+// Value); [name] looks the attribute up case-sensitively, exactly as
+// written. Evaluation errors are *EvalError with the position of the call
+// that failed; a function not supported yet fails with ErrNotImplemented,
+// never with a made-up result.
 package expr
