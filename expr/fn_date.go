@@ -186,12 +186,8 @@ const fileTimeEpoch = 116444736000000000
 // DateFromNum(value): an AD date (Windows FILETIME: 100 ns ticks since
 // 1601-01-01 UTC) as a DateTime. Null stays null.
 func fnDateFromNum(ev *evaluator, c *Call) (Value, error) {
-	v, err := ev.arg(c, 0)
-	if err != nil || v.IsNull() {
-		return Null, err
-	}
-	s, err := single(v, "value")
-	if err != nil {
+	s, ok, err := ev.textOrNull(c, 0, "value")
+	if err != nil || !ok {
 		return Null, err
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)

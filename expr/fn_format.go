@@ -22,12 +22,8 @@ func init() {
 // default RoundtripKind, AllowLeadingWhite, AllowTrailingWhite: surrounding
 // white space is ignored). Null stays null.
 func fnFormatDateTime(ev *evaluator, c *Call) (Value, error) {
-	v, err := ev.arg(c, 0)
-	if err != nil || v.IsNull() {
-		return Null, err
-	}
-	src, err := single(v, "source")
-	if err != nil {
+	src, ok, err := ev.textOrNull(c, 0, "source")
+	if err != nil || !ok {
 		return Null, err
 	}
 	if given(c, 1) {

@@ -48,12 +48,8 @@ func fnBitAnd(ev *evaluator, c *Call) (Value, error) {
 // ConvertToBase64(source): base64 of source's UTF-16LE bytes ("Unicode" in
 // .NET). Null stays null.
 func fnConvertToBase64(ev *evaluator, c *Call) (Value, error) {
-	v, err := ev.arg(c, 0)
-	if err != nil || v.IsNull() {
-		return Null, err
-	}
-	s, err := single(v, "source")
-	if err != nil {
+	s, ok, err := ev.textOrNull(c, 0, "source")
+	if err != nil || !ok {
 		return Null, err
 	}
 	u := utf16.Encode([]rune(s))
@@ -106,12 +102,8 @@ func fnNow(ev *evaluator, c *Call) (Value, error) {
 // vbTextCompare (or 1) is not. A null value1 gives null; an empty value2
 // gives start; start < 1 is an error, as in VB.
 func fnInStr(ev *evaluator, c *Call) (Value, error) {
-	v, err := ev.arg(c, 0)
-	if err != nil || v.IsNull() {
-		return Null, err
-	}
-	s, err := single(v, "value1")
-	if err != nil {
+	s, ok, err := ev.textOrNull(c, 0, "value1")
+	if err != nil || !ok {
 		return Null, err
 	}
 	find, err := ev.text(c, 1, "value2")
@@ -176,12 +168,8 @@ func fnInStr(ev *evaluator, c *Call) (Value, error) {
 // characters, punctuation and symbols (the Unicode categories of .NET's
 // ToTitleCase); with it, by exactly those characters. Null stays null.
 func fnPCase(ev *evaluator, c *Call) (Value, error) {
-	v, err := ev.arg(c, 0)
-	if err != nil || v.IsNull() {
-		return Null, err
-	}
-	s, err := single(v, "source")
-	if err != nil {
+	s, ok, err := ev.textOrNull(c, 0, "source")
+	if err != nil || !ok {
 		return Null, err
 	}
 	isSep := func(r rune) bool {

@@ -35,6 +35,17 @@ func (ev *evaluator) text(c *Call, i int, what string) (string, error) {
 	return single(v, what)
 }
 
+// textOrNull is text for the many functions whose null source gives null:
+// ok is false when argument i is null.
+func (ev *evaluator) textOrNull(c *Call, i int, what string) (s string, ok bool, err error) {
+	v, err := ev.arg(c, i)
+	if err != nil || v.IsNull() {
+		return "", false, err
+	}
+	s, err = single(v, what)
+	return s, err == nil, err
+}
+
 // Append(source, suffix): source followed by suffix; a null side counts
 // as "", so the result is always a string.
 func fnAppend(ev *evaluator, c *Call) (Value, error) {
@@ -206,12 +217,8 @@ func fnSwitch(ev *evaluator, c *Call) (Value, error) {
 // i their way; other cultures behave as invariant. Null stays null.
 func fnCase(invariant, turkish func(string) string) builtin {
 	return func(ev *evaluator, c *Call) (Value, error) {
-		v, err := ev.arg(c, 0)
-		if err != nil || v.IsNull() {
-			return Null, err
-		}
-		s, err := single(v, "source")
-		if err != nil {
+		s, ok, err := ev.textOrNull(c, 0, "source")
+		if err != nil || !ok {
 			return Null, err
 		}
 		culture, err := ev.text(c, 1, "culture")
