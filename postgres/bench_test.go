@@ -9,9 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -37,27 +35,16 @@ func BenchmarkAddMember(b *testing.B)     { storetest.BenchAddMember(b, openBenc
 // SQLite's -bench.sync=normal does.
 var benchSync = flag.String("bench.sync", "", "synchronous_commit `mode` for benchmark sessions (default: the server's)")
 
-// template is a schema holding one seeded benchmark directory, written once
-// per process and copied into each benchmark's own schema, so that
-// benchmarks neither pay for seeding (about a minute for 100,000 users)
-// nor see each other's writes.
-type template struct {
-	once   sync.Once
-	err    error
-	schema string
-}
+// templates are schemas each holding one seeded benchmark directory (see
+// storetest.Templates); seeding 100,000 users takes about a minute.
+var templates storetest.Templates[template]
 
-var (
-	templatesMu sync.Mutex
-	templates   = map[*storetest.BenchDirectory]*template{}
-	// templateURL reaches the test database, for TestMain to drop the
-	// templates.
-	templateURL string
-)
+// template is a seeded schema and the URL of its database; schema is ""
+// if seeding failed before creating it.
+type template struct{ schema, url string }
 
-// TestMain drops the benchmark templates, which are shared by all
-// benchmarks of the process and so outlive any one benchmark's schema.
-// A run killed before the end leaves them behind, named bench_….
+// TestMain drops the benchmark templates. A run killed before the end
+// leaves them behind, named bench_….
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if err := dropTemplates(); err != nil {
@@ -67,20 +54,18 @@ func TestMain(m *testing.M) {
 }
 
 func dropTemplates() error {
-	if templateURL == "" {
-		return nil
-	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, templateURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	for _, t := range templates {
+	for _, t := range templates.All() {
 		if t.schema == "" {
 			continue
 		}
-		if _, err := pool.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{t.schema}.Sanitize()+` CASCADE`); err != nil {
+		pool, err := pgxpool.New(ctx, t.url)
+		if err != nil {
+			return err
+		}
+		_, err = pool.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{t.schema}.Sanitize()+` CASCADE`)
+		pool.Close()
+		if err != nil {
 			return err
 		}
 	}
@@ -92,23 +77,11 @@ func dropTemplates() error {
 func openBench(b *testing.B, d *storetest.BenchDirectory) scim.Store {
 	ctx := context.Background()
 	u := pgtest.URL(b)
-	templatesMu.Lock()
-	t, ok := templates[d]
-	if !ok {
-		t = &template{}
-		templates[d] = t
-		templateURL = u
-	}
-	templatesMu.Unlock()
-	t.once.Do(func() {
-		start := time.Now()
-		if t.err = t.seed(ctx, u, d); t.err == nil {
-			b.Logf("seeded %d users in %v", d.Size, time.Since(start).Round(time.Millisecond))
-		}
+	t := templates.Get(b, d, func() (template, error) {
+		t := template{url: u}
+		err := t.seed(ctx, u, d)
+		return t, err
 	})
-	if t.err != nil {
-		b.Fatalf("seed %d users: %v", d.Size, t.err)
-	}
 	if *benchSync != "" {
 		// pgx passes parameters it does not know to the server as
 		// session settings.

@@ -8,9 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
@@ -29,27 +27,21 @@ func BenchmarkAddMember(b *testing.B)     { storetest.BenchAddMember(b, openBenc
 // measure the store's own work apart from the disk's flush latency.
 var benchSync = flag.String("bench.sync", "", "synchronous `mode` for benchmark writes (default: the store's FULL)")
 
-// template is a data directory holding one seeded benchmark directory,
-// written once per process and copied for each benchmark, so that
-// benchmarks neither pay for seeding nor see each other's writes.
-type template struct {
-	once sync.Once
-	err  error
-	path string
-}
+// templates are data directories each holding one seeded benchmark
+// directory (see storetest.Templates).
+var templates storetest.Templates[template]
 
-var (
-	templatesMu  sync.Mutex
-	templates    = map[*storetest.BenchDirectory]*template{}
-	templateRoot string // removed by TestMain
-)
+// template is the path of a seeded data directory; "" if seeding failed
+// before creating it.
+type template struct{ path string }
 
-// TestMain removes the benchmark templates, which are shared by all
-// benchmarks of the process and so outlive any one benchmark's TempDir.
+// TestMain removes the benchmark templates.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if templateRoot != "" {
-		os.RemoveAll(templateRoot)
+	for _, t := range templates.All() {
+		if t.path != "" {
+			os.RemoveAll(t.path)
+		}
 	}
 	os.Exit(code)
 }
@@ -57,31 +49,13 @@ func TestMain(m *testing.M) {
 // openBench is the storetest.BenchOpen of SQLite: a synced copy of the
 // template of d, seeded on first use.
 func openBench(b *testing.B, d *storetest.BenchDirectory) scim.Store {
-	templatesMu.Lock()
-	t, ok := templates[d]
-	if !ok {
-		t = &template{}
-		templates[d] = t
-		if templateRoot == "" {
-			templateRoot, t.err = os.MkdirTemp("", "roster-bench-")
+	t := templates.Get(b, d, func() (template, error) {
+		path, err := os.MkdirTemp("", fmt.Sprintf("roster-bench-%d-", d.Size))
+		if err != nil {
+			return template{}, err
 		}
-	}
-	root := templateRoot
-	templatesMu.Unlock()
-	t.once.Do(func() {
-		if t.err != nil {
-			return
-		}
-		start := time.Now()
-		t.path = filepath.Join(root, fmt.Sprint(d.Size))
-		t.err = seedBench(t.path, d)
-		if fi, err := os.Stat(filepath.Join(t.path, FileName)); err == nil {
-			b.Logf("seeded %d users in %v: %d MB", d.Size, time.Since(start).Round(time.Millisecond), fi.Size()>>20)
-		}
+		return template{path}, seedBench(path, d)
 	})
-	if t.err != nil {
-		b.Fatalf("seed %d users: %v", d.Size, t.err)
-	}
 	return t.open(b)
 }
 
@@ -130,7 +104,7 @@ func seedBench(path string, d *storetest.BenchDirectory) error {
 
 // open copies the template into the benchmark's temporary directory and
 // opens the copy.
-func (t *template) open(b *testing.B) *DB {
+func (t template) open(b *testing.B) *DB {
 	dst := b.TempDir()
 	copyFile := func(name string) error {
 		in, err := os.Open(filepath.Join(t.path, name))
