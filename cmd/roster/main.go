@@ -45,6 +45,7 @@ Commands:
   profile list and show attribute profiles
   logs    read the request log: every SCIM request an IdP made, and its outcome
   scope   evaluate a scoping filter against an object's attributes
+  expr    evaluate an attribute-mapping expression against an object's attributes
   help    show help for a command
 
 Admin commands work on a data directory (--data) or on a running server
@@ -75,6 +76,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runAdmin(ctx, cmd, rest, stdout, stderr, getenv)
 	case "scope":
 		err = runScope(rest, os.Stdin, stdout, stderr)
+	case "expr":
+		err = runExpr(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr, getenv)
@@ -114,6 +117,18 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 // parseFlags parses args, turning a flag error into a usage error with a
 // hint; --help prints the usage and returns flag.ErrHelp.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	if err := parseFlagsOnly(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{message: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), hint: fmt.Sprintf(`run "roster %s --help" for the flags`, fs.Name())}
+	}
+	return nil
+}
+
+// parseFlagsOnly is parseFlags for a command that takes positional
+// arguments: it leaves them in fs.Args().
+func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	usage := fs.Usage
 	fs.Usage = func() {} // errors are reported below, with a hint
 	fs.SetOutput(io.Discard)
@@ -126,9 +141,6 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	}
 	if err != nil {
 		return &usageError{message: err.Error(), hint: fmt.Sprintf(`run "roster %s --help" for the flags`, fs.Name())}
-	}
-	if fs.NArg() > 0 {
-		return &usageError{message: fmt.Sprintf("unexpected argument %q", fs.Arg(0)), hint: fmt.Sprintf(`run "roster %s --help" for the flags`, fs.Name())}
 	}
 	return nil
 }
