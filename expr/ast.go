@@ -7,6 +7,29 @@ type Expr struct {
 	Root Node
 }
 
+// Calls reports whether e calls the named function anywhere. The
+// provisioning engine asks it about the functions whose meaning is in how a
+// value is written rather than in the value: Redact (hide it in logs) and
+// AssertiveAppRoleAssignmentsComplex (replace the roles instead of adding).
+func (e *Expr) Calls(name string) bool { return calls(e.Root, name) }
+
+func calls(n Node, name string) bool {
+	switch n := n.(type) {
+	case *Call:
+		if n.Name == name {
+			return true
+		}
+		for _, a := range n.Args {
+			if calls(a, name) {
+				return true
+			}
+		}
+	case *Compare:
+		return calls(n.Left, name) || calls(n.Right, name)
+	}
+	return false
+}
+
 // String returns the canonical form of e: Parse(e.String()) gives back the
 // same tree.
 func (e *Expr) String() string { return e.Root.String() }

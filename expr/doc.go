@@ -27,8 +27,11 @@
 // attributes (as decoded from JSON), a clock, a source of randomness and
 // the uniqueness callback of SelectUniqueValue. Values are null, strings,
 // numbers (kept as decimal text), booleans and multi-valued lists (see
-// Value); [name] looks the attribute up case-sensitively, exactly as
-// written. Evaluation errors are *EvalError with the position of the call
-// that failed; a function not supported yet fails with ErrNotImplemented,
-// never with a made-up result.
+// Value; the app-role functions also build SCIM role objects); [name] looks
+// the attribute up case-sensitively, exactly as written. Evaluation errors
+// are *EvalError with the position of the call that failed. Two functions
+// act on how a value is written rather than on the value, and the
+// provisioning engine asks Expr.Calls about them: Redact hides the value in
+// provisioning logs, and AssertiveAppRoleAssignmentsComplex replaces the
+// target's roles where AppRoleAssignmentsComplex adds to them.
 package expr

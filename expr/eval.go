@@ -128,7 +128,10 @@ func (ev *evaluator) eval(n Node) (Value, error) {
 func size(v Value) int {
 	n := len(v.Text)
 	for _, e := range v.List {
-		n += len(e.Text) + 1
+		n += size(e) + 1
+	}
+	for k, e := range v.Obj {
+		n += len(k) + size(e)
 	}
 	return n
 }

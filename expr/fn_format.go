@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 func init() {
@@ -18,16 +19,25 @@ func init() {
 // HH H hh h mm m ss s f…(1–7) F…(1–7) tt zzz zz z K, quoted literals ('…',
 // "…"), \x, and any other character as itself; names are English
 // (invariant culture). A source with an offset (zzz, K) is converted to
-// UTC; one without is taken as UTC. dateTimeStyles must be omitted (the
-// default RoundtripKind, AllowLeadingWhite, AllowTrailingWhite: surrounding
-// white space is ignored). Null stays null.
+// UTC; one without is taken as UTC. dateTimeStyles is .NET's DateTimeStyles
+// (see parseStyles); omitted, it is RoundtripKind, AllowLeadingWhite,
+// AllowTrailingWhite. As in .NET's ParseExact, a source without a date gets
+// today's (Env.Now, UTC) unless NoCurrentDateDefault, and one without a year
+// gets this year. Null stays null.
 func fnFormatDateTime(ev *evaluator, c *Call) (Value, error) {
 	src, ok, err := ev.textOrNull(c, 0, "source")
 	if err != nil || !ok {
 		return Null, err
 	}
+	styles := defaultStyles
 	if given(c, 1) {
-		return Null, fmt.Errorf("dateTimeStyles: %w", ErrNotImplemented)
+		st, err := ev.text(c, 1, "dateTimeStyles")
+		if err != nil {
+			return Null, err
+		}
+		if styles, err = parseStyles(st); err != nil {
+			return Null, fmt.Errorf("dateTimeStyles: %w", err)
+		}
 	}
 	in, err := ev.text(c, 2, "inputFormat")
 	if err != nil {
@@ -37,7 +47,20 @@ func fnFormatDateTime(ev *evaluator, c *Call) (Value, error) {
 	if err != nil {
 		return Null, err
 	}
-	t, err := parseNet(strings.TrimSpace(src), in)
+	if styles&styleLeadingWhite != 0 {
+		src = strings.TrimLeftFunc(src, unicode.IsSpace)
+	}
+	if styles&styleTrailingWhite != 0 {
+		src = strings.TrimRightFunc(src, unicode.IsSpace)
+	}
+	if styles&styleInnerWhite != 0 {
+		src, in = collapseSpace(src), collapseSpace(in)
+	}
+	today := time.Time{}
+	if styles&styleNoCurrentDate == 0 {
+		today = ev.now()
+	}
+	t, err := parseNet(src, in, today)
 	if err != nil {
 		return Null, fmt.Errorf("source %q does not match inputFormat %q: %w", src, in, err)
 	}
@@ -88,12 +111,17 @@ var (
 	dayNames   = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
 )
 
-func parseNet(s, f string) (time.Time, error) {
+// parseNet reads s in the .NET custom format f. Date parts the format lacks
+// come from today, as .NET's ParseExact takes them from the current date: no
+// date at all is today's date (0001-01-01 when today is zero, for
+// NoCurrentDateDefault), a month or day without a year is in today's year,
+// and a missing month or day is 1.
+func parseNet(s, f string, today time.Time) (time.Time, error) {
 	ts, err := tokenizeNet(f)
 	if err != nil {
 		return time.Time{}, err
 	}
-	year, month, day, hour, min, sec, nsec := 1, 1, 1, 0, 0, 0, 0
+	year, month, day, hour, min, sec, nsec := -1, -1, -1, 0, 0, 0, 0
 	pm, hasAMPM, hour12 := false, false, false
 	var zone *int
 	num := func(minD, maxD int) (int, error) {
@@ -239,6 +267,7 @@ func parseNet(s, f string) (time.Time, error) {
 			hour += 12
 		}
 	}
+	year, month, day = defaultDate(year, month, day, today)
 	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59 {
 		return time.Time{}, errors.New("a field is out of range")
 	}
@@ -252,6 +281,90 @@ func parseNet(s, f string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// defaultDate fills the date parts a format left out (-1), as described at
+// parseNet.
+func defaultDate(year, month, day int, today time.Time) (int, int, int) {
+	switch {
+	case year < 0 && month < 0 && day < 0:
+		if today.IsZero() {
+			return 1, 1, 1
+		}
+		return today.Year(), int(today.Month()), today.Day()
+	case year < 0:
+		year = 1
+		if !today.IsZero() {
+			year = today.Year()
+		}
+	}
+	if month < 0 {
+		month = 1
+	}
+	if day < 0 {
+		day = 1
+	}
+	return year, month, day
+}
+
+// The .NET DateTimeStyles flags, with their .NET values so that a number
+// written in an Entra mapping means the same here.
+const (
+	styleLeadingWhite  = 1
+	styleTrailingWhite = 2
+	styleInnerWhite    = 4
+	styleNoCurrentDate = 8
+	styleAdjustToUTC   = 16
+	styleAssumeLocal   = 32
+	styleAssumeUTC     = 64
+	styleRoundtripKind = 128
+	defaultStyles      = styleRoundtripKind | styleLeadingWhite | styleTrailingWhite
+)
+
+var styleNames = map[string]int{
+	"none": 0, "allowleadingwhite": styleLeadingWhite, "allowtrailingwhite": styleTrailingWhite,
+	"allowinnerwhite": styleInnerWhite, "allowwhitespaces": styleLeadingWhite | styleTrailingWhite | styleInnerWhite,
+	"nocurrentdatedefault": styleNoCurrentDate, "adjusttouniversal": styleAdjustToUTC,
+	"assumelocal": styleAssumeLocal, "assumeuniversal": styleAssumeUTC, "roundtripkind": styleRoundtripKind,
+}
+
+// parseStyles reads a DateTimeStyles argument: names joined by "," or "|"
+// (any case, with or without "DateTimeStyles."), or the flags' number. The
+// time-zone styles are checked but change nothing: Roster, like Entra's
+// service, runs in UTC, so local time, universal time and the round-trip
+// kind are all UTC. Combinations .NET rejects are rejected.
+func parseStyles(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 || n > 255 {
+			return 0, fmt.Errorf("%d is not a combination of DateTimeStyles flags (0 to 255)", n)
+		}
+		return n, checkStyles(n)
+	}
+	styles := 0
+	for _, name := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '|' }) {
+		name = strings.TrimSpace(name)
+		v, ok := styleNames[strings.ToLower(strings.TrimPrefix(name, "DateTimeStyles."))]
+		if !ok {
+			return 0, fmt.Errorf("unknown style %q (want None, AllowLeadingWhite, AllowTrailingWhite, AllowInnerWhite, AllowWhiteSpaces, NoCurrentDateDefault, AdjustToUniversal, AssumeLocal, AssumeUniversal or RoundtripKind)", name)
+		}
+		styles |= v
+	}
+	return styles, checkStyles(styles)
+}
+
+func checkStyles(n int) error {
+	switch {
+	case n&styleAssumeLocal != 0 && n&styleAssumeUTC != 0:
+		return errors.New("AssumeLocal and AssumeUniversal exclude each other")
+	case n&styleRoundtripKind != 0 && n&(styleAdjustToUTC|styleAssumeLocal|styleAssumeUTC) != 0:
+		return errors.New("RoundtripKind excludes AdjustToUniversal, AssumeLocal and AssumeUniversal")
+	}
+	return nil
+}
+
+// collapseSpace turns every run of white space into one space, so that
+// AllowInnerWhite's extra inner spaces match the format's single ones.
+func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func formatNet(t time.Time, f string) (string, error) {
 	ts, err := tokenizeNet(f)

@@ -17,7 +17,25 @@ func TestFormatDateTime(t *testing.T) {
 		{`FormatDateTime("2020-13-01", , "yyyy-MM-dd", "yyyy")`, ``, ``, `out of range`},
 		{`FormatDateTime("2020-01-01x", , "yyyy-MM-dd", "yyyy")`, ``, ``, `unexpected "x" at the end`},
 		{`FormatDateTime("20-01-01", , "yyyy-MM-dd", "yyyy")`, ``, ``, `expected 4 digits`},
-		{`FormatDateTime("2020", "AdjustToUniversal", "yyyy", "yyyy")`, ``, ``, `dateTimeStyles: not implemented yet`},
+		// A format without a date takes today's (fixedNow), one without a
+		// year this year, as .NET's ParseExact does.
+		{`FormatDateTime("10:30", , "HH:mm", "yyyy-MM-dd HH:mm")`, ``, `"2026-01-02 10:30"`, ``},
+		{`FormatDateTime("10:30", "NoCurrentDateDefault", "HH:mm", "yyyy-MM-dd HH:mm")`, ``, `"0001-01-01 10:30"`, ``},
+		{`FormatDateTime("03-15", , "MM-dd", "yyyy-MM-dd")`, ``, `"2026-03-15"`, ``},
+		{`FormatDateTime("2019", , "yyyy", "yyyy-MM-dd")`, ``, `"2019-01-01"`, ``},
+		// dateTimeStyles: white space as asked, time-zone styles checked.
+		{`FormatDateTime(" 2020 ", "None", "yyyy", "yyyy")`, ``, ``, `expected 4 digits`},
+		{`FormatDateTime("2020 ", "AllowLeadingWhite", "yyyy", "yyyy")`, ``, ``, `unexpected " " at the end`},
+		{`FormatDateTime(" 2020", "AllowLeadingWhite", "yyyy", "yyyy")`, ``, `"2020"`, ``},
+		{`FormatDateTime(" 2020  01 ", "AllowWhiteSpaces", "yyyy MM", "yyyy-MM")`, ``, `"2020-01"`, ``},
+		{`FormatDateTime("2020  01", "AllowLeadingWhite, AllowTrailingWhite", "yyyy MM", "yyyy-MM")`, ``, ``, `expected 2 digits`},
+		{`FormatDateTime("2020+02:00", "AdjustToUniversal, AssumeUniversal", "yyyyzzz", "yyyy-MM-dd HH:mm")`, ``, `"2019-12-31 22:00"`, ``},
+		{`FormatDateTime(" 2020", "DateTimeStyles.AdjustToUniversal|DateTimeStyles.AllowWhiteSpaces", "yyyy", "yyyy")`, ``, `"2020"`, ``},
+		{`FormatDateTime(" 2020", 3, "yyyy", "yyyy")`, ``, `"2020"`, ``},
+		{`FormatDateTime("2020", 256, "yyyy", "yyyy")`, ``, ``, `dateTimeStyles: 256 is not a combination`},
+		{`FormatDateTime("2020", "RoundtripKind, AssumeLocal", "yyyy", "yyyy")`, ``, ``, `RoundtripKind excludes`},
+		{`FormatDateTime("2020", "AssumeLocal|AssumeUniversal", "yyyy", "yyyy")`, ``, ``, `exclude each other`},
+		{`FormatDateTime("2020", "Bogus", "yyyy", "yyyy")`, ``, ``, `unknown style "Bogus"`},
 		{`FormatDateTime("2020", , "'yyyy", "yyyy")`, ``, ``, `unterminated quoted literal`},
 	})
 }

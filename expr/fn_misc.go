@@ -22,6 +22,7 @@ func init() {
 		"InStr":            fnInStr,
 		"Now":              fnNow,
 		"PCase":            fnPCase,
+		"Redact":           fnRedact,
 		"RemoveDuplicates": fnRemoveDuplicates,
 	})
 }
@@ -89,11 +90,15 @@ func fnGuid(ev *evaluator, c *Call) (Value, error) {
 
 // Now(): the current time from Env.Now, in UTC, as M/d/yyyy h:mm:ss tt.
 func fnNow(ev *evaluator, c *Call) (Value, error) {
-	now := time.Now
+	return String(ev.now().Format(dateLayout)), nil
+}
+
+// now is Env.Now, or the system clock, in UTC.
+func (ev *evaluator) now() time.Time {
 	if ev.env.Now != nil {
-		now = ev.env.Now
+		return ev.env.Now().UTC()
 	}
-	return String(now().UTC().Format(dateLayout)), nil
+	return time.Now().UTC()
 }
 
 // InStr(value1, value2, start, compareType): the 1-based character
@@ -218,3 +223,8 @@ func fnRemoveDuplicates(ev *evaluator, c *Call) (Value, error) {
 	}
 	return Value{Kind: ListKind, List: out}, nil
 }
+
+// Redact(value): value, unchanged: it still flows to the target. What
+// Redact changes is the provisioning log, which shows "[Redact]" instead of
+// the value of any mapping that calls it (the engine asks Expr.Calls).
+func fnRedact(ev *evaluator, c *Call) (Value, error) { return ev.arg(c, 0) }

@@ -17,6 +17,7 @@ const (
 	NumberKind             // a number, kept as decimal text
 	BoolKind               // True or False
 	ListKind               // a multi-valued attribute or Split result
+	ObjectKind             // a complex value: only the app-role functions build one
 )
 
 // Value is the result of evaluating an expression or one of its arguments.
@@ -28,11 +29,17 @@ const (
 // most numbers are only ever turned back into strings. Booleans stringify as
 // "True"/"False", as in Entra. A list holds single values (never nested
 // lists, never null elements).
+//
+// Objects exist only as results of the app-role functions (SCIM role
+// objects); attribute values never decode to one, so every other function
+// sees an object only if it is handed such a result, and then reads it as
+// its JSON text.
 type Value struct {
 	Kind Kind
-	Text string  // StringKind: the string; NumberKind: the decimal text
-	Bool bool    // BoolKind
-	List []Value // ListKind
+	Text string           // StringKind: the string; NumberKind: the decimal text
+	Bool bool             // BoolKind
+	List []Value          // ListKind
+	Obj  map[string]Value // ObjectKind: single values by sub-attribute name
 }
 
 // Null is the null value.
@@ -70,6 +77,9 @@ func (v Value) String() string {
 			s[i] = e.String()
 		}
 		return strings.Join(s, ", ")
+	case ObjectKind:
+		b, _ := json.Marshal(v.JSON()) // sorted keys: the same object, the same text
+		return string(b)
 	}
 	return ""
 }
@@ -88,6 +98,12 @@ func (v Value) JSON() any {
 		out := make([]any, len(v.List))
 		for i, e := range v.List {
 			out[i] = e.JSON()
+		}
+		return out
+	case ObjectKind:
+		out := make(map[string]any, len(v.Obj))
+		for k, e := range v.Obj {
+			out[k] = e.JSON()
 		}
 		return out
 	}
