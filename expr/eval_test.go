@@ -236,6 +236,8 @@ func FuzzEval(f *testing.F) {
 		`IIF([a] >= &HF, [m], "x")`, `Join(",", [m], [m], [n])`, `Item([m], 0)`, `Mid([a], -1, 99999999999)`,
 		`Replace([a], "", , , [a], , )`, `Replace([a], , "(?<x>a*)", "x", "bb", , )`, `Split([a], "")`,
 		`Word([a], 2, "")`, `Switch([a], , "1", "2")`, `Left([m], -5)`,
+		`Join(",", AppRoleAssignmentsComplex([r]))`, `SingleAppRoleAssignment([r])`,
+		`FormatDateTime([a], "AllowWhiteSpaces", "yyyy MM", "HH")`, `Redact([m])`,
 	} {
 		f.Add(src)
 	}
@@ -243,6 +245,7 @@ func FuzzEval(f *testing.F) {
 		Attrs: map[string]any{
 			"a": "aaaa bbbb", "m": []any{"x", "y", json.Number("3")}, "n": json.Number("-2"),
 			"b": true, "e": "", "z": nil, "o": map[string]any{"k": "v"},
+			"r": []any{map[string]any{"value": "Admin", "displayName": "A"}, "User", nil},
 		},
 		Now:     fixedNow,
 		Rand:    bytes.NewReader(make([]byte, 4096)),
