@@ -130,16 +130,9 @@ func TestDocsExamples(t *testing.T) {
 		t.Fatalf("%s: no ```expr-example blocks", path)
 	}
 	covered := map[string]bool{}
-	skipped := 0
 	for _, ex := range examples {
 		where := func() string { return path + ":" + strconv.Itoa(ex.line) + ": " + ex.src }
-		got, notImpl := evalDocExample(t, ex, covered)
-		if notImpl {
-			// TODO(after merge): remove this skip once Redact and the
-			// app-role functions are implemented.
-			skipped++
-			continue
-		}
+		got := evalDocExample(t, ex, covered)
 		want := ex.want
 		if !strings.HasPrefix(want, "error: ") && !strings.HasPrefix(want, "flow: ") {
 			c, err := canonicalJSON(want)
@@ -163,17 +156,16 @@ func TestDocsExamples(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("%s: no example calls %s", path, strings.Join(missing, ", "))
 	}
-	t.Logf("%d examples, %d skipped because a function they call is not implemented yet", len(examples), skipped)
+	t.Logf("%d examples", len(examples))
 }
 
 // evalDocExample parses and evaluates one example, records the functions
-// it calls in covered, and returns its result in the documented form;
-// notImpl reports an evaluation that failed with ErrNotImplemented.
-func evalDocExample(t *testing.T, ex docExample, covered map[string]bool) (got string, notImpl bool) {
+// it calls in covered, and returns its result in the documented form.
+func evalDocExample(t *testing.T, ex docExample, covered map[string]bool) string {
 	t.Helper()
 	e, err := Parse(ex.src)
 	if err != nil {
-		return "error: " + err.Error(), false
+		return "error: " + err.Error()
 	}
 	uses(e.Root, covered)
 	attrs := map[string]any{}
@@ -182,7 +174,7 @@ func evalDocExample(t *testing.T, ex docExample, covered map[string]bool) (got s
 		d.UseNumber()
 		if err := d.Decode(&attrs); err != nil {
 			t.Errorf("line %d: attrs: %v", ex.line, err)
-			return "", false
+			return ""
 		}
 	}
 	nowText := ex.now
@@ -192,7 +184,7 @@ func evalDocExample(t *testing.T, ex docExample, covered map[string]bool) (got s
 	now, err := time.Parse(time.RFC3339Nano, nowText)
 	if err != nil {
 		t.Errorf("line %d: now: %v", ex.line, err)
-		return "", false
+		return ""
 	}
 	taken := map[string]bool{}
 	for _, v := range ex.taken {
@@ -205,18 +197,16 @@ func evalDocExample(t *testing.T, ex docExample, covered map[string]bool) (got s
 		IsTaken: func(c string) (bool, error) { return taken[c], nil },
 	})
 	switch {
-	case errors.Is(err, ErrNotImplemented):
-		return "", true
 	case errors.Is(err, ErrIgnoreAttributeFlow):
-		return "flow: dropped", false
+		return "flow: dropped"
 	case errors.Is(err, ErrIgnoreObjectFlow):
-		return "flow: object_skipped", false
+		return "flow: object_skipped"
 	case err != nil:
-		return "error: " + err.Error(), false
+		return "error: " + err.Error()
 	}
 	s, err := encodeJSON(v.JSON())
 	if err != nil {
-		return "error: encoding the value: " + err.Error(), false
+		return "error: encoding the value: " + err.Error()
 	}
-	return s, false
+	return s
 }

@@ -32,10 +32,6 @@ type Env struct {
 // expression builds, so nested Replace or Join cannot grow without limit.
 const MaxValueLen = 1 << 20
 
-// ErrNotImplemented is wrapped by the EvalError of a function that the
-// evaluator does not support yet.
-var ErrNotImplemented = errors.New("not implemented yet")
-
 // EvalError is the error Eval returns: the 1-based character position of
 // the call (or attribute) that failed, the function's name and what went
 // wrong.
@@ -69,8 +65,8 @@ type evaluator struct {
 // returns without a position get the call's.
 type builtin func(ev *evaluator, c *Call) (Value, error)
 
-// builtins maps function names to implementations; a name in the function
-// table (functions.go) but not here is not implemented yet. Filled in init
+// builtins maps function names to implementations, one for every name in
+// the function table (functions.go). Filled in init
 // because the implementations call eval, which reads this map.
 var builtins map[string]builtin
 
@@ -106,8 +102,8 @@ func (ev *evaluator) eval(n Node) (Value, error) {
 		return ev.compare(n)
 	case *Call:
 		f := builtins[n.Name]
-		if f == nil {
-			return Null, &EvalError{Pos: n.At, Func: n.Name, Err: ErrNotImplemented}
+		if f == nil { // TestEveryFunctionImplemented keeps this from happening
+			return Null, &EvalError{Pos: n.At, Func: n.Name, Err: errors.New("has no implementation")}
 		}
 		v, err := f(ev, n)
 		if err != nil {
@@ -144,7 +140,21 @@ func numLiteral(n *Num) (Value, error) {
 		}
 		return Number(strconv.FormatUint(u, 10)), nil
 	}
-	return Number(n.Text), nil
+	return Number(canonicalNumber(n.Text)), nil
+}
+
+// canonicalNumber drops the leading zeros of a decimal literal's integer
+// part: 007 is 7, as in VB, and its text must be a valid JSON number.
+func canonicalNumber(text string) string {
+	sign, digits := "", text
+	if rest, ok := strings.CutPrefix(text, "-"); ok {
+		sign, digits = "-", rest
+	}
+	trimmed := strings.TrimLeft(digits, "0")
+	if trimmed == "" || trimmed[0] == '.' {
+		trimmed = "0" + trimmed
+	}
+	return sign + trimmed
 }
 
 // arg evaluates argument i (0-based); a missing trailing argument is null.

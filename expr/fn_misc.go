@@ -33,17 +33,27 @@ const dateLayout = "1/2/2006 3:04:05 PM"
 // BitAnd(value1, value2): the bitwise AND of two integers (decimal, hex
 // literal or a string of digits).
 func fnBitAnd(ev *evaluator, c *Call) (Value, error) {
-	var n [2]int64
-	for i := range n {
+	var bits [2]uint64
+	negative := false
+	for i := range bits {
 		s, err := ev.text(c, i, fmt.Sprintf("value%d", i+1))
 		if err != nil {
 			return Null, err
 		}
-		if n[i], err = strconv.ParseInt(strings.TrimSpace(s), 10, 64); err != nil {
-			return Null, fmt.Errorf("value%d: %q is not an integer", i+1, s)
+		s = strings.TrimSpace(s)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			bits[i], negative = uint64(n), negative || n < 0
+		} else if bits[i], err = strconv.ParseUint(s, 10, 64); err != nil {
+			return Null, fmt.Errorf("value%d: %q is not a 64-bit integer", i+1, s)
 		}
 	}
-	return intValue(n[0] & n[1]), nil
+	// Hex literals up to &HFFFFFFFFFFFFFFFF are unsigned; a negative
+	// operand makes the result a signed Long, as in VB.
+	r := bits[0] & bits[1]
+	if negative {
+		return intValue(int64(r)), nil
+	}
+	return Number(strconv.FormatUint(r, 10)), nil
 }
 
 // ConvertToBase64(source): base64 of source's UTF-16LE bytes ("Unicode" in

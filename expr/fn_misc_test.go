@@ -12,8 +12,16 @@ func TestMiscFunctions(t *testing.T) {
 		{`BitAnd(&HF, &HF7)`, ``, `7`, ``},
 		{`BitAnd(6, "3")`, ``, `2`, ``},
 		{`BitAnd([n], 1)`, `{"n":-1}`, `1`, ``},
-		{`BitAnd([x], 1)`, ``, ``, `value1: "" is not an integer`},
-		{`BitAnd(1.5, 1)`, ``, ``, `"1.5" is not an integer`},
+		{`BitAnd(&HFFFFFFFFFFFFFFFF, &HF0)`, ``, `240`, ``}, // hex literals span 64 unsigned bits
+		{`BitAnd(&HFFFFFFFFFFFFFFFF, &HFFFFFFFFFFFFFFFE)`, ``, `18446744073709551614`, ``},
+		{`BitAnd(-1, -2)`, ``, `-2`, ``},
+		{`BitAnd("18446744073709551616", 1)`, ``, ``, `not a 64-bit integer`},
+		// Number literals lose their leading zeros, as in VB: 007 is 7.
+		{`Coalesce(007)`, ``, `7`, ``},
+		{`Coalesce(-00.50)`, ``, `-0.50`, ``},
+		{`Coalesce(000)`, ``, `0`, ``},
+		{`BitAnd([x], 1)`, ``, ``, `value1: "" is not a 64-bit integer`},
+		{`BitAnd(1.5, 1)`, ``, ``, `"1.5" is not a 64-bit integer`},
 
 		{`ConvertToBase64("")`, ``, `""`, ``},
 		{`ConvertToBase64([x])`, ``, `null`, ``},

@@ -3,6 +3,8 @@ package expr
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 func init() {
@@ -45,5 +47,14 @@ func fnSelectUniqueValue(ev *evaluator, c *Call) (Value, error) {
 		}
 		tried = append(tried, s)
 	}
-	return Null, fmt.Errorf("%w: %q", ErrAllTaken, tried)
+	return Null, fmt.Errorf("%w: %s", ErrAllTaken, quoteList(tried))
+}
+
+// quoteList writes values as "a", "b" for an error message.
+func quoteList(values []string) string {
+	q := make([]string, len(values))
+	for i, v := range values {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
 }

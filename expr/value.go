@@ -2,6 +2,7 @@ package expr
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -156,7 +157,10 @@ func FromJSON(x any) (Value, error) {
 		}
 		return Value{Kind: ListKind, List: l}, nil
 	}
-	return Null, fmt.Errorf("unsupported attribute value of type %T", x)
+	if _, ok := x.(map[string]any); ok {
+		return Null, errors.New("unsupported attribute value: a complex value (JSON object), which only the app-role functions read")
+	}
+	return Null, fmt.Errorf("unsupported attribute value of Go type %T", x)
 }
 
 // values returns v as a list of single values: none for null, one for a

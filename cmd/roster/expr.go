@@ -88,7 +88,7 @@ func runExpr(args []string, stdout, stderr io.Writer) error {
 // printJSONError prints {"error", "position"} and returns err, so that the
 // command exits 1 after its JSON answer.
 func printJSONError(stdout io.Writer, err error, pos int) error {
-	if jerr := json.NewEncoder(stdout).Encode(struct {
+	if jerr := encodeJSON(stdout, struct {
 		Error    string `json:"error"`
 		Position int    `json:"position"`
 	}{err.Error(), pos}); jerr != nil {
@@ -145,7 +145,15 @@ func runExprEval(args []string, stdout, stderr io.Writer) error {
 			return &exprError{pos: ee.Pos, err: err}
 		}
 	}
-	return json.NewEncoder(stdout).Encode(out)
+	return encodeJSON(stdout, out)
+}
+
+// encodeJSON writes v as one line of JSON, leaving <, > and & as they are:
+// the output is read by people and programs, never embedded in HTML.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 // takenFlag collects --taken values; it reuses attrFlags' map with empty

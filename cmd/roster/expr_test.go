@@ -44,6 +44,7 @@ func TestExprEval(t *testing.T) {
 		{"multi-valued input and output", []string{`RemoveDuplicates([p])`, "--attrs-json", `{"p": ["a", "b", "a"]}`}, 0,
 			map[string]any{"value": []any{"a", "b"}}},
 		{"null", []string{`[missing]`}, 0, map[string]any{"value": nil}},
+		{"leading zeros", []string{`Coalesce(007)`}, 0, map[string]any{"value": json.Number("7")}},
 		{"now", []string{`FormatDateTime(Now(), , "M/d/yyyy h:mm:ss tt", "yyyy-MM-dd")`, "--now", "2026-11-25T09:30:00Z"}, 0,
 			map[string]any{"value": "2026-11-25"}},
 		{"taken values", []string{`SelectUniqueValue([a], Join("", [a], "2"))`, "--attr", "a=jo", "--taken", "jo"}, 0,
@@ -72,6 +73,15 @@ func TestExprEval(t *testing.T) {
 				t.Errorf("exit %d, %#v; want exit %d, %#v", code, out, tt.code, tt.want)
 			}
 		})
+	}
+}
+
+// TestExprEvalRaw checks the output's exact text: one line, no HTML
+// escaping of <, > and &.
+func TestExprEvalRaw(t *testing.T) {
+	code, out, _ := run(t, "expr", "eval", `Join("&", "<a>", [b])`, "--attr", "b=c")
+	if want := `{"value":"<a>&c"}` + "\n"; code != 0 || out != want {
+		t.Errorf("exit %d, %q; want 0, %q", code, out, want)
 	}
 }
 
