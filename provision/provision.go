@@ -88,9 +88,6 @@ type Link struct {
 	// attributes as a JSON object, from which updates are computed as
 	// PATCHes of only what differs.
 	Exported []byte
-	// Members are, for a group, the source IDs of the members last
-	// exported.
-	Members []string
 	// State is where the object stands in the target.
 	State LinkState
 	// Failures counts consecutive failed attempts; Error is the last one in
@@ -248,6 +245,15 @@ type StateStore interface {
 	// cycle: the objects a full source no longer has. It pages through the
 	// database, so the links need not fit in memory.
 	UnseenLinks(ctx context.Context, jobID string, kind Kind, cycle string, fn func(*Link) error) error
+	// ExportedMembers calls fn with the source IDs of the members last
+	// exported to a group, in no particular order. Memberships live in a
+	// table of their own, one row each, so that a group of 100,000 members
+	// costs one row per change, not a rewrite of the list.
+	ExportedMembers(ctx context.Context, jobID, groupSourceID string, fn func(memberSourceID string) error) error
+	// ChangeMembers records members added to and removed from a group's
+	// export, in one transaction.
+	ChangeMembers(ctx context.Context, jobID, groupSourceID string, add, remove []string) error
+
 	// CountLinks counts a job's links by kind and state.
 	CountLinks(ctx context.Context, jobID string) (map[Kind]map[LinkState]int, error)
 
