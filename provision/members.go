@@ -1,0 +1,168 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/roster-scim/roster/provision/scimclient"
+)
+
+// members brings the membership of every group that changed, or has a
+// member that changed, up to date: after users and groups exist in the
+// target, as Entra orders it. Members are added and removed in PATCHes of
+// up to memberBatch members each; members not provisioned (out of scope,
+// failed, disabled) are left out.
+func (r *run) members(ctx context.Context) error {
+	if !r.job.GroupsEnabled() {
+		return nil
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(r.job.Target.Concurrency, 1))
+	errs := make(chan error, 1)
+	for _, g := range r.groupObjs {
+		l := r.memberCheck[g.ID]
+		if l == nil || l.TargetID == "" || l.State != Active {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := r.groupMembers(ctx, g, l); err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// targetIDs returns the target ids of the given source objects, users or
+// groups (nested groups are members too); with activeOnly, only of those
+// provisioned and active. A member removed because it was disabled still
+// has a target id to remove.
+func (r *run) targetIDs(ctx context.Context, ids []string, activeOnly bool) (map[string]string, error) {
+	out := map[string]string{}
+	for i := 0; i < len(ids); i += batchSize {
+		chunk := ids[i:min(i+batchSize, len(ids))]
+		for _, kind := range []Kind{User, Group} {
+			links, err := r.Store.Links(ctx, r.jobID, kind, chunk)
+			if err != nil {
+				return nil, err
+			}
+			for id, l := range links {
+				if l.TargetID != "" && (!activeOnly || l.State == Active) {
+					out[id] = l.TargetID
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r *run) groupMembers(ctx context.Context, g Object, gl *Link) error {
+	desired, err := r.targetIDs(ctx, g.Members, true)
+	if err != nil {
+		return err
+	}
+	exported := map[string]bool{}
+	if err := r.Store.ExportedMembers(ctx, r.jobID, g.ID, func(m string) error { exported[m] = true; return nil }); err != nil {
+		return err
+	}
+	var add, remove []string
+	for id := range desired {
+		if !exported[id] {
+			add = append(add, id)
+		}
+	}
+	var gone []string
+	for id := range exported {
+		if _, ok := desired[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	// Members that left: their target ids, where they still have one.
+	goneTargets, err := r.targetIDs(ctx, gone, false)
+	if err != nil {
+		return err
+	}
+	remove = gone
+	if len(add) == 0 && len(remove) == 0 {
+		if r.c.DryRun {
+			return nil
+		}
+		return r.Store.PutLinks(ctx, r.jobID, []*Link{gl})
+	}
+	if r.c.DryRun {
+		r.mu.Lock()
+		if len(r.sum.Samples[Update]) < samplesMax {
+			r.sum.Samples[Update] = append(r.sum.Samples[Update], Sample{Kind: Group, SourceID: g.ID, TargetID: gl.TargetID,
+				Values: map[string]any{"members added": len(add), "members removed": len(remove)}})
+		}
+		r.mu.Unlock()
+		return nil
+	}
+	entry := &LogEntry{JobID: r.jobID, Cycle: r.cycle, Time: r.now(), Kind: Group, SourceID: g.ID, TargetID: gl.TargetID, Action: Update, Status: Success}
+	added, removed := 0, 0
+	var failure error
+	for i := 0; i < len(add) && failure == nil; i += memberBatch {
+		chunk := add[i:min(i+memberBatch, len(add))]
+		values := make([]any, len(chunk))
+		for j, id := range chunk {
+			values[j] = map[string]any{"value": desired[id]}
+		}
+		failure = r.c.Target.Patch(ctx, "Groups", gl.TargetID, []scimclient.PatchOp{{Op: "add", Path: "members", Value: values}})
+		if failure == nil {
+			if failure = r.Store.ChangeMembers(ctx, r.jobID, g.ID, chunk, nil); failure == nil {
+				added += len(chunk)
+			}
+		}
+	}
+	for i := 0; i < len(remove) && failure == nil; i += memberBatch {
+		chunk := remove[i:min(i+memberBatch, len(remove))]
+		var ops []scimclient.PatchOp
+		for _, id := range chunk {
+			if tid := goneTargets[id]; tid != "" {
+				ops = append(ops, scimclient.PatchOp{Op: "remove", Path: fmt.Sprintf("members[value eq %s]", quote(tid))})
+			}
+		}
+		if len(ops) > 0 {
+			failure = r.c.Target.Patch(ctx, "Groups", gl.TargetID, ops)
+		}
+		if failure == nil {
+			if failure = r.Store.ChangeMembers(ctx, r.jobID, g.ID, nil, chunk); failure == nil {
+				removed += len(chunk)
+			}
+		}
+	}
+	entry.Modified = map[string]any{"members added": added, "members removed": removed}
+	entry.Steps = []Step{{Name: "action", Status: Success, Detail: fmt.Sprintf("members: %d added, %d removed", added, removed)}}
+	if failure != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		entry.Status, entry.Error = Failure, failure.Error()
+		entry.Steps = append(entry.Steps, Step{Name: "action", Status: Failure, Detail: "changing members: " + failure.Error()})
+		cp := *gl
+		cp.SourceHash, cp.Failures, cp.Error = "", cp.Failures+1, failure.Error()
+		if err := r.Store.PutLinks(ctx, r.jobID, []*Link{&cp}); err != nil {
+			return err
+		}
+		r.count(Update, Failure)
+	} else {
+		if err := r.Store.PutLinks(ctx, r.jobID, []*Link{gl}); err != nil {
+			return err
+		}
+		r.count(Update, Success)
+	}
+	return r.Store.AppendLog(ctx, []*LogEntry{entry})
+}
