@@ -254,7 +254,7 @@ func (f *File) checkID(name string, line int, attrs map[string]any, column strin
 		id = string(v)
 	case nil:
 	default:
-		return "", fmt.Errorf("%s line %d: the id %q is a %s, not a string or a number", name, line, column, jsonType(v))
+		return "", fmt.Errorf("%s line %d: the id %q is a JSON %s, not a string or a number", name, line, column, jsonType(v))
 	}
 	if id == "" {
 		return "", fmt.Errorf("%s line %d: no id: %q is empty or missing", name, line, column)

@@ -247,7 +247,7 @@ func TestFileErrors(t *testing.T) {
 		{"JSON null id", "users.jsonl", "{\"id\": null}\n", FileConfig{},
 			`users.jsonl line 1: no id`},
 		{"JSON boolean id", "users.jsonl", "{\"id\": true}\n", FileConfig{},
-			`users.jsonl line 1: the id "id" is a boolean, not a string or a number`},
+			`users.jsonl line 1: the id "id" is a JSON boolean, not a string or a number`},
 		{"JSON duplicate id, number and string", "users.jsonl", "{\"id\": 7}\n{\"id\": \"7\"}\n", FileConfig{},
 			`users.jsonl line 2: duplicate id "7" (first on line 1)`},
 		{"JSON groups not a list", "users.jsonl", "{\"id\": 7, \"groups\": {\"a\": 1}}\n", FileConfig{GroupsColumn: "groups"},
