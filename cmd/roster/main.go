@@ -46,6 +46,7 @@ Commands:
   logs    read the request log: every SCIM request an IdP made, and its outcome
   scope   evaluate a scoping filter against an object's attributes
   expr    evaluate an attribute-mapping expression against an object's attributes
+  job     create, run and inspect provisioning jobs (push a directory into a SCIM app)
   help    show help for a command
 
 Admin commands work on a data directory (--data) or on a running server
@@ -78,6 +79,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runScope(rest, os.Stdin, stdout, stderr)
 	case "expr":
 		err = runExpr(rest, stdout, stderr)
+	case "job":
+		err = runJob(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr, getenv)
