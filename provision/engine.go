@@ -125,7 +125,7 @@ func (e *Engine) Run(ctx context.Context, c Cycle) (*Summary, error) {
 		if !ok {
 			return nil, ErrLeaseHeld
 		}
-		var cancel context.CancelFunc
+		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
 		stop := e.keepLease(ctx, jobID, ttl, func(err error) { cancel(err) })
 		defer func() {

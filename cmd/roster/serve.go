@@ -19,6 +19,7 @@ import (
 	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/oauthhttp"
 	"github.com/roster-scim/roster/postgres"
+	"github.com/roster-scim/roster/provision"
 	"github.com/roster-scim/roster/reqlog"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/scimhttp"
@@ -97,6 +98,7 @@ type store interface {
 	scim.Store
 	roster.AdminStore
 	roster.RequestLogStore
+	provision.StateStore
 	Close() error
 }
 
