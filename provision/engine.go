@@ -462,7 +462,9 @@ func (r *run) process(ctx context.Context, o Object, l *Link) outcome {
 	if o.Deleted {
 		return r.remove(ctx, l, o.Kind, o.ID)
 	}
-	if l != nil && l.SourceHash == hash && l.Failures == 0 && !r.dirtyGroup(o) {
+	// An initial cycle (the first, or after roster job restart) looks at
+	// every object; later ones skip what did not change in the source.
+	if !r.initial && l != nil && l.SourceHash == hash && l.Failures == 0 && !r.dirtyGroup(o) {
 		r.mu.Lock()
 		r.sum.Unchanged++
 		r.mu.Unlock()

@@ -31,6 +31,8 @@ type Config struct {
 	LogRetention    time.Duration // how long the request log keeps entries
 	Database        string        // PostgreSQL URL; "" is the embedded SQLite store
 	NoMigrate       bool          // serve: do not apply PostgreSQL migrations at start
+	SecretKey       string        // ROSTER_SECRET_KEY(_FILE): seals provisioning jobs' secrets
+	JobsCheck       time.Duration // serve: how often the scheduler looks for due jobs; 30s when 0
 	// Profiles are the built-in attribute profiles plus the files given
 	// with --profiles.
 	Profiles scim.ProfileSet
@@ -76,6 +78,10 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 func (c *Config) loadSecrets(e env) error {
 	c.AdminToken = e.str("ADMIN_TOKEN", "")
 	if err := fromFile(e, "ADMIN_TOKEN", &c.AdminToken); err != nil {
+		return err
+	}
+	c.SecretKey = e.str("SECRET_KEY", "")
+	if err := fromFile(e, "SECRET_KEY", &c.SecretKey); err != nil {
 		return err
 	}
 	return fromFile(e, "DATABASE_URL", &c.Database)

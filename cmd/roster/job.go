@@ -146,7 +146,14 @@ type jobCmd struct {
 }
 
 func (c *jobCmd) open(ctx context.Context, e env) error {
-	key, err := secretKey(e, c.v.data, c.v.database)
+	cfg := &Config{}
+	if err := cfg.loadSecrets(e); err != nil {
+		return err
+	}
+	if cfg.Database != "" && c.v.database == "" {
+		c.v.database = cfg.Database
+	}
+	key, err := secretKey(cfg.SecretKey, c.v.data, c.v.database)
 	if err != nil {
 		return err
 	}
@@ -182,13 +189,9 @@ func (c *jobCmd) close() {
 // the file ROSTER_SECRET_KEY_FILE names), else, for a data directory, its
 // secret.key, created on first use. PostgreSQL has no data directory, and
 // its replicas must share one key, so there the variable is required.
-func secretKey(e env, data, database string) ([]byte, error) {
-	s := e.str("SECRET_KEY", "")
-	if err := fromFile(e, "SECRET_KEY", &s); err != nil {
-		return nil, err
-	}
-	if s != "" {
-		return provision.ParseKey(s)
+func secretKey(configured, data, database string) ([]byte, error) {
+	if configured != "" {
+		return provision.ParseKey(configured)
 	}
 	if database != "" {
 		return nil, &usageError{message: "provisioning jobs on PostgreSQL need ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE) to seal their secrets", hint: "make one with: openssl rand -hex 32; give every replica the same"}

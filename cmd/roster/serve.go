@@ -20,6 +20,7 @@ import (
 	"github.com/roster-scim/roster/oauthhttp"
 	"github.com/roster-scim/roster/postgres"
 	"github.com/roster-scim/roster/provision"
+	"github.com/roster-scim/roster/provision/runner"
 	"github.com/roster-scim/roster/reqlog"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/scimhttp"
@@ -214,6 +215,9 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 	hs := &http.Server{Handler: srv.Handler(prom), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	stopJobs := startJobs(ctx, c, db, log)
+	// Workers stop after HTTP has drained and before the store closes.
+	defer stopJobs()
 	log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("data", c.Data))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -237,4 +241,33 @@ func serve(ctx context.Context, c *Config, log *slog.Logger, stdout io.Writer, r
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// startJobs runs the provisioning jobs' scheduler until stopped. A cycle
+// cut short by the stop is continued later, here or by another replica,
+// from where it was: its state says it was running and its lease is given
+// up.
+func startJobs(ctx context.Context, c *Config, db store, log *slog.Logger) (stop func()) {
+	key, err := secretKey(c.SecretKey, c.Data, c.Database)
+	if err != nil {
+		log.Info("provisioning jobs are not scheduled", slog.String("reason", err.Error()))
+		return func() {}
+	}
+	sealer, err := provision.NewSealer(key)
+	if err != nil {
+		log.Error("provisioning jobs are not scheduled", slog.String("reason", err.Error()))
+		return func() {}
+	}
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s pid %d %s", host, os.Getpid(), roster.NewID()[:8])
+	r := &runner.Runner{Store: db, Sealer: sealer, Logger: log,
+		Engine: &provision.Engine{Store: db, Holder: holder, Logger: log}}
+	check := c.JobsCheck
+	if check == 0 {
+		check = 30 * time.Second
+	}
+	jctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); r.Schedule(jctx, check) }()
+	return func() { cancel(); <-done }
 }
