@@ -282,12 +282,12 @@ func TestRetries(t *testing.T) {
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
-		"3":                             3 * time.Second,
-		"0":                             0,
-		"86400":                         maxRetryAfter,
+		"3":     3 * time.Second,
+		"0":     0,
+		"86400": maxRetryAfter,
 		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
-		now.Add(-time.Hour).Format(http.TimeFormat):      0,
-		now.Add(time.Hour).Format(http.TimeFormat):       maxRetryAfter,
+		now.Add(-time.Hour).Format(http.TimeFormat):       0,
+		now.Add(time.Hour).Format(http.TimeFormat):        maxRetryAfter,
 	} {
 		got, ok := retryAfter(http.Header{"Retry-After": {in}}, now)
 		if !ok || got != want {
