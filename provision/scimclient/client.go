@@ -244,6 +244,7 @@ const pageSize = 100
 func (c *Client) List(ctx context.Context, resourceType, filter string, attributes []string, fn func(map[string]any) error) error {
 	path := "/" + resourceType
 	start := 1
+	firsts := map[string]bool{} // each page's first id, to notice a target that ignores startIndex
 	for {
 		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(pageSize)}}
 		if filter != "" {
@@ -259,6 +260,15 @@ func (c *Client) List(ctx context.Context, resourceType, filter string, attribut
 		if page.StartIndex != nil && *page.StartIndex != start && !(start == 1 && *page.StartIndex == 0) {
 			return &Error{Method: "GET", Path: path, Status: http.StatusOK, server: c.server,
 				Detail: fmt.Sprintf("asked for the page at startIndex %d and got startIndex %d: the target does not page as SCIM says", start, *page.StartIndex)}
+		}
+		if len(page.Resources) > 0 {
+			if id := fmt.Sprint(page.Resources[0]["id"]); id != "<nil>" {
+				if firsts[id] {
+					return &Error{Method: "GET", Path: path, Status: http.StatusOK, server: c.server,
+						Detail: fmt.Sprintf("the page at startIndex %d repeats an earlier page: the target ignores startIndex", start)}
+				}
+				firsts[id] = true
+			}
 		}
 		for _, r := range page.Resources {
 			if err := fn(r); err != nil {

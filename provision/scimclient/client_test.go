@@ -279,6 +279,17 @@ func TestRetries(t *testing.T) {
 	})
 }
 
+// TestTimeout: an attempt that outlasts Timeout is abandoned and retried.
+func TestTimeout(t *testing.T) {
+	inj := faults.Wrap(newFake(), faults.Config{Slow: 1, Delay: time.Minute})
+	c := newClient(t, start(t, inj), func(c *Config) { c.Timeout = 20 * time.Millisecond; c.MaxAttempts = 2 })
+	_, err := c.Get(context.Background(), "Users", "1")
+	e := asError(t, err)
+	if !e.Retryable || e.Attempts != 2 || !strings.HasPrefix(err.Error(), "GET /Users/1: no answer in time: ") || inj.Stats()[faults.KindSlow] != 2 {
+		t.Fatalf("got %q %+v, faults %v", err, e, inj.Stats())
+	}
+}
+
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
@@ -365,6 +376,21 @@ func TestCreateConflictAfterAmbiguous(t *testing.T) {
 	if err != nil || u.ID() != "1" || calls.Load() != 2 || f.count("Users") != 1 {
 		t.Fatalf("got %v %v after %d lookups, %d users", u, err, calls.Load(), f.count("Users"))
 	}
+}
+
+// TestCreateLookupFails: when the lookup cannot tell whether the first
+// attempt created the object, Create does not resend.
+func TestCreateLookupFails(t *testing.T) {
+	f := newFake()
+	c := newClient(t, start(t, faults.Wrap(f, faults.Config{DropAfter: 1, Methods: []string{"POST"}})))
+	_, err := c.Create(context.Background(), "Users", map[string]any{"userName": "ada"}, func(context.Context) (Resource, error) {
+		return nil, errors.New("the directory is down")
+	})
+	e := asError(t, err)
+	if !e.Retryable || f.postCount() != 1 || !strings.Contains(err.Error(), "resending could create a duplicate, and looking for the object first failed (the directory is down)") {
+		t.Fatalf("got %q %+v after %d posts", err, e, f.postCount())
+	}
+	t.Log(err)
 }
 
 // TestCreateUnderFaults: 200 creates through a target that fails 30% of
@@ -582,6 +608,35 @@ func TestList(t *testing.T) {
 			t.Logf("%d pages", c.Stats().Requests-before)
 		})
 	}
+	t.Run("target ignores startIndex", func(t *testing.T) {
+		f := newFake()
+		c := newClient(t, start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			q.Del("startIndex")
+			r.URL.RawQuery = q.Encode()
+			f.ServeHTTP(w, r)
+		})))
+		for i := range 150 {
+			if _, err := c.Create(context.Background(), "Users", map[string]any{"userName": fmt.Sprint(i)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.mu.Lock()
+		f.ignoreCount = true // and answers everything on every page, without totalResults' help
+		f.mu.Unlock()
+		n := 0
+		err := c.List(context.Background(), "Users", "", nil, func(map[string]any) error { n++; return nil })
+		if err != nil || n != 150 {
+			t.Fatalf("got %d users, %v", n, err)
+		}
+		f.mu.Lock()
+		f.ignoreCount = false
+		f.mu.Unlock()
+		err = c.List(context.Background(), "Users", "", nil, func(map[string]any) error { return nil })
+		if e := asError(t, err); !strings.Contains(e.Detail, "startIndex") {
+			t.Fatalf("got %v", err)
+		}
+	})
 	t.Run("filter and stop", func(t *testing.T) {
 		f := newFake()
 		c := newClient(t, start(t, f))

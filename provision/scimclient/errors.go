@@ -64,8 +64,13 @@ func (e *Error) message() string {
 		if e.Err != nil { // the caller gave up while waiting to retry
 			b.WriteString(": " + e.Err.Error())
 		}
-	} else if e.Err != nil {
-		b.WriteString(describe(e.Err, e.server))
+	} else {
+		if e.Err != nil {
+			b.WriteString(describe(e.Err, e.server))
+		}
+		if e.Detail != "" {
+			b.WriteString(": " + e.Detail)
+		}
 	}
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)

@@ -88,7 +88,7 @@ func (c *Client) roundTrip(ctx context.Context, r *request) (resp *response, amb
 			found, err := c.lookup(ctx, r.lookup)
 			if err != nil {
 				e := *last
-				e.Detail = strings.TrimPrefix(e.Detail+"; ", "; ") + "resending could create a duplicate, and looking for the object first failed: " + err.Error()
+				e.Detail = strings.TrimPrefix(e.Detail+"; ", "; ") + "resending could create a duplicate, and looking for the object first failed (" + err.Error() + ")"
 				return nil, true, c.scrub(&e)
 			}
 			if found != nil {
@@ -256,7 +256,10 @@ func (c *Client) attempt(ctx context.Context, r *request) (ans *attemptAnswer, w
 	}
 	token := c.token
 	if c.oauth != nil {
-		if token, err = c.oauth.get(ctx); err != nil {
+		tctx, cancel := context.WithTimeout(ctx, c.timeout)
+		token, err = c.oauth.get(tctx)
+		cancel()
+		if err != nil {
 			return nil, false, err
 		}
 	}
