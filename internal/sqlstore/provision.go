@@ -172,6 +172,16 @@ func (s *Store) ResetWatermark(ctx context.Context, jobID string) error {
 
 const linkColumns = `kind, source_id, target_id, source_hash, exported, state, failures, error, retry_at, cycle`
 
+// The statements that read links and members, with ? placeholders,
+// exported for the stores' query-plan tests.
+const (
+	// LinksSQL is followed by the list of source IDs: (?, ?, …).
+	LinksSQL           = `SELECT ` + linkColumns + ` FROM provision_links WHERE job_id = ? AND kind = ? AND source_id IN `
+	LinkByTargetSQL    = `SELECT ` + linkColumns + ` FROM provision_links WHERE job_id = ? AND kind = ? AND target_id = ? ORDER BY source_id LIMIT 1`
+	UnseenLinksSQL     = `SELECT ` + linkColumns + ` FROM provision_links WHERE job_id = ? AND kind = ? AND source_id > ? AND cycle <> ? ORDER BY source_id LIMIT ?`
+	ExportedMembersSQL = `SELECT member_source_id FROM provision_members WHERE job_id = ? AND group_source_id = ? AND member_source_id > ? ORDER BY member_source_id LIMIT ?`
+)
+
 func scanLink(row interface{ Scan(...any) error }) (*provision.Link, error) {
 	l := &provision.Link{}
 	var kind, state string
@@ -190,7 +200,7 @@ func (s *Store) Links(ctx context.Context, jobID string, kind provision.Kind, so
 	out := make(map[string]*provision.Link, len(sourceIDs))
 	for batch := range chunks(sourceIDs, provisionBatch) {
 		args := append([]any{jobID, string(kind)}, strArgs(batch)...)
-		links, err := queryAll(ctx, s.r, s.q(`SELECT `+linkColumns+` FROM provision_links WHERE job_id = ? AND kind = ? AND source_id IN (`+marks(len(batch))+`)`), args, scanLink)
+		links, err := queryAll(ctx, s.r, s.q(LinksSQL+`(`+marks(len(batch))+`)`), args, scanLink)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +216,7 @@ func (s *Store) LinkByTarget(ctx context.Context, jobID string, kind provision.K
 	if targetID == "" {
 		return nil, roster.Errorf(roster.ENOTFOUND, "no %s linked to an empty target id", kind)
 	}
-	l, err := scanLink(s.r.QueryRowContext(ctx, s.q(`SELECT `+linkColumns+` FROM provision_links WHERE job_id = ? AND kind = ? AND target_id = ? ORDER BY source_id LIMIT 1`),
+	l, err := scanLink(s.r.QueryRowContext(ctx, s.q(LinkByTargetSQL),
 		jobID, string(kind), targetID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, roster.Errorf(roster.ENOTFOUND, "no %s linked to target id %q", kind, targetID)
@@ -299,8 +309,7 @@ func (s *Store) DeleteLinks(ctx context.Context, jobID string, kind provision.Ki
 func (s *Store) UnseenLinks(ctx context.Context, jobID string, kind provision.Kind, cycle string, fn func(*provision.Link) error) error {
 	after := ""
 	for {
-		page, err := queryAll(ctx, s.r, s.q(`SELECT `+linkColumns+` FROM provision_links
-			WHERE job_id = ? AND kind = ? AND source_id > ? AND cycle <> ? ORDER BY source_id LIMIT ?`),
+		page, err := queryAll(ctx, s.r, s.q(UnseenLinksSQL),
 			[]any{jobID, string(kind), after, cycle, provisionPage}, scanLink)
 		if err != nil {
 			return err
@@ -346,8 +355,7 @@ func (s *Store) CountLinks(ctx context.Context, jobID string) (map[provision.Kin
 func (s *Store) ExportedMembers(ctx context.Context, jobID, groupSourceID string, fn func(memberSourceID string) error) error {
 	after := ""
 	for {
-		page, err := queryAll(ctx, s.r, s.q(`SELECT member_source_id FROM provision_members
-			WHERE job_id = ? AND group_source_id = ? AND member_source_id > ? ORDER BY member_source_id LIMIT ?`),
+		page, err := queryAll(ctx, s.r, s.q(ExportedMembersSQL),
 			[]any{jobID, groupSourceID, after, provisionPage}, func(row interface{ Scan(...any) error }) (string, error) {
 				var id string
 				err := row.Scan(&id)
@@ -519,11 +527,15 @@ func (d *Dialect) LogSQL(q provision.LogQuery) (string, []any, error) {
 	}
 	where := []string{"job_id = ?"}
 	args := []any{q.JobID}
+	if q.SourceID != "" {
+		// Written out per index, so that SQLite searches both the source
+		// and the target index (MULTI-INDEX OR) rather than walk the job's
+		// entries; PostgreSQL ORs two bitmap index scans either way.
+		where = []string{"((job_id = ? AND source_id = ?) OR (job_id = ? AND target_id = ?))"}
+		args = []any{q.JobID, q.SourceID, q.JobID, q.SourceID}
+	}
 	if q.Cycle != "" {
 		where, args = append(where, "cycle = ?"), append(args, q.Cycle)
-	}
-	if q.SourceID != "" {
-		where, args = append(where, "(source_id = ? OR target_id = ?)"), append(args, q.SourceID, q.SourceID)
 	}
 	if q.Failed {
 		where = append(where, "status = '"+string(provision.Failure)+"'")

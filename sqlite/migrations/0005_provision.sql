@@ -48,8 +48,10 @@ CREATE TABLE provision_links (
 	cycle       TEXT NOT NULL,
 	PRIMARY KEY (job_id, kind, source_id)     -- Links, and UnseenLinks' keyset pages
 );
--- LinkByTarget: resolving a target's reference to its source object.
-CREATE INDEX provision_links_target ON provision_links(job_id, kind, target_id);
+-- LinkByTarget: resolving a target's reference to its source object. It
+-- ends with source_id so that the lookup's ORDER BY source_id LIMIT 1 is
+-- read from it (without, SQLite walks the primary key instead).
+CREATE INDEX provision_links_target ON provision_links(job_id, kind, target_id, source_id);
 
 -- Memberships last exported to each group, one row each, so that a large
 -- group costs one row per change. The second index finds the rows of a
