@@ -207,8 +207,9 @@ func (im *Import) Count(ctx context.Context, table string) (int64, error) {
 }
 
 // Commit checks that every data table was copied, moves each identity
-// sequence (resources.rid, request_log.id) past the largest copied value,
-// so that new rows do not collide with copied ones, and commits.
+// sequence (resources.rid, request_log.id, provision_log.id) past the
+// largest copied value, so that new rows do not collide with copied ones,
+// and commits.
 func (im *Import) Commit(ctx context.Context) error {
 	for _, n := range im.names {
 		if !im.copied[n] {

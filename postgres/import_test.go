@@ -76,6 +76,17 @@ func sqliteRows() []importTable {
 		{"api_keys", keyCols, [][]any{{"k1", "o1", "key", []byte{0, 1, 2}, "write", "read", int64(3), nil, int64(1), "", int64(4)}}},
 		{"resources", resCols, [][]any{{int64(100), "d1", "User", "u1", "ada", nil, "ada", "ext", int64(5), int64(6), int64(3), `{"userName":"ada","x":1.50}`}}},
 		logTable,
+		// Provisioning, after request_log so that the indexes above stay.
+		{"provision_jobs", []string{"id", "org_id", "name", "definition", "enabled", "created", "updated"},
+			[][]any{{"j1", "o1", "entra", `{"b":1, "a":2}`, int64(1), int64(7), int64(8)}}},
+		{"provision_state", []string{"job_id", "watermark", "cycle", "running", "started", "finished", "counts"},
+			[][]any{{"j1", "w1", "c1", int64(0), int64(9), nil, `{"Created":1}`}}},
+		{"provision_links", []string{"job_id", "kind", "source_id", "target_id", "source_hash", "exported", "state", "failures", "error", "retry_at", "cycle"},
+			[][]any{{"j1", "User", "s1", "t1", "h1", []byte(`{"z":1, "a":[2]}`), "active", int64(0), "", nil, "c1"}}},
+		{"provision_members", []string{"job_id", "group_source_id", "member_source_id"}, [][]any{{"j1", "g1", "s1"}}},
+		{"provision_leases", []string{"job_id", "holder", "expires"}, [][]any{{"j1", "r1", int64(10)}}},
+		{"provision_log", []string{"id", "job_id", "cycle", "time", "kind", "source_id", "target_id", "action", "status", "steps", "modified", "error"},
+			[][]any{{int64(77), "j1", "c1", int64(11), "User", "s1", "t1", "Create", "Success", `[]`, nil, ""}}},
 	}
 }
 
@@ -96,6 +107,21 @@ func TestImport(t *testing.T) {
 	}
 	if err := db.pool.QueryRow(ctx, `SELECT doc->>'x' FROM resources`).Scan(&doc); err != nil || doc != "1.50" {
 		t.Errorf("doc.x = %q, %v: JSON numbers must keep their text", doc, err)
+	}
+	// Provisioning: flags become booleans, the exported document keeps its
+	// bytes, the definition its text.
+	var enabled, running bool
+	var exported []byte
+	var def string
+	if err := db.pool.QueryRow(ctx, `SELECT j.enabled, j.definition, s.running, l.exported FROM provision_jobs j
+		JOIN provision_state s ON s.job_id = j.id JOIN provision_links l ON l.job_id = j.id`).Scan(&enabled, &def, &running, &exported); err != nil ||
+		!enabled || running || def != `{"b":1, "a":2}` || string(exported) != `{"z":1, "a":[2]}` {
+		t.Errorf("provisioning rows: enabled %v, definition %s, running %v, exported %s, %v", enabled, def, running, exported, err)
+	}
+	var logID int64
+	if err := db.pool.QueryRow(ctx, `INSERT INTO provision_log (job_id, cycle, time, kind, source_id, target_id, action, status, steps, error)
+		VALUES ('j1', 'c2', 12, 'User', 's1', '', 'Update', 'Success', '[]', '') RETURNING id`).Scan(&logID); err != nil || logID != 78 {
+		t.Errorf("next provisioning log id = %d, %v; want 78", logID, err)
 	}
 
 	// The sequences continue after the copied ids.

@@ -8,6 +8,7 @@ import (
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/internal/sqlstore/sqltest"
 	"github.com/roster-scim/roster/postgres/pgtest"
+	"github.com/roster-scim/roster/provision"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
 )
@@ -89,4 +90,21 @@ func TestNULCharacter(t *testing.T) {
 	if roster.ErrorCode(err) != roster.EINVALID {
 		t.Errorf("title with NUL: %v, want %s", err, roster.EINVALID)
 	}
+}
+
+// openProvision is the provisioning suite's contract for PostgreSQL: the
+// replica is a second store on the same schema.
+func openProvision(t *testing.T) storetest.ProvisionStores {
+	db, u := mustOpenURL(t)
+	return storetest.ProvisionStores{
+		State:   db,
+		OrgA:    mustAddTenant(t, db, "Org A").Org.ID,
+		OrgB:    mustAddTenant(t, db, "Org B").Org.ID,
+		SetNow:  func(now func() time.Time) { db.Now = now },
+		Replica: func() provision.StateStore { return mustOpenReplica(t, u) },
+	}
+}
+
+func TestProvisionStore(t *testing.T) {
+	storetest.RunProvision(t, openProvision)
 }

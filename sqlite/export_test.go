@@ -10,12 +10,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/roster-scim/roster/provision"
 	"github.com/roster-scim/roster/scim"
 )
 
 // exportFixture is a closed data directory holding one tenant, a user in a
-// group, and the id of the directory.
+// group, a provisioning job with its state, a link, a membership, a lease
+// and a log entry, and the id of the directory.
 func exportFixture(t *testing.T) (dir, dirID string) {
 	t.Helper()
 	dir = t.TempDir()
@@ -29,6 +32,21 @@ func exportFixture(t *testing.T) (dir, dirID string) {
 	}
 	if _, err := db.Create(ctx, ten.Dir.ID, &scim.Resource{Type: scim.GroupType, Attrs: map[string]any{"displayName": "g"}}, []string{u.ID}); err != nil {
 		t.Fatal(err)
+	}
+	job := &provision.JobRecord{OrgID: ten.Org.ID, Name: "entra", Definition: []byte(`{"source":"csv"}`), Enabled: true}
+	for _, err := range []error{
+		db.CreateJob(ctx, job),
+		db.PutJobState(ctx, job.ID, provision.JobState{Watermark: "w1", Cycle: "c1", Running: true, Started: time.UnixMicro(7)}),
+		db.PutLinks(ctx, job.ID, []*provision.Link{{Kind: provision.User, SourceID: "s1", TargetID: "t1", Exported: []byte(`{"a":1}`), State: provision.Active, Cycle: "c1"}}),
+		db.ChangeMembers(ctx, job.ID, "g1", []string{"s1"}, nil),
+		db.AppendLog(ctx, []*provision.LogEntry{{JobID: job.ID, Cycle: "c1", Kind: provision.User, SourceID: "s1", Action: provision.Create, Status: provision.Success}}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := db.AcquireLease(ctx, job.ID, "r1", time.Minute); err != nil || !ok {
+		t.Fatalf("AcquireLease: %v, %v", ok, err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -73,7 +91,8 @@ func TestExport(t *testing.T) {
 	}
 	// Every table comes after the tables its foreign keys name.
 	want := []string{"organizations", "directories", "api_keys", "directory_keys", "resources", "emails", "memberships",
-		"admins", "oauth_clients", "oauth_secrets", "access_tokens", "request_log"}
+		"admins", "oauth_clients", "oauth_secrets", "access_tokens", "request_log",
+		"provision_jobs", "provision_state", "provision_links", "provision_members", "provision_leases", "provision_log"}
 	if !slices.Equal(names, want) {
 		t.Errorf("tables %v, want %v", names, want)
 	}
@@ -95,6 +114,23 @@ func TestExport(t *testing.T) {
 	}
 	if m := readAll(t, e, "memberships"); len(m) != 1 || m[0][0] != int64(2) || m[0][1] != int64(1) {
 		t.Errorf("memberships %v", m)
+	}
+
+	// Provisioning: flags are integers, exported documents bytes, unset
+	// times NULL; every table has its row.
+	if jobs := readAll(t, e, "provision_jobs"); len(jobs) != 1 || jobs[0][3] != `{"source":"csv"}` || jobs[0][4] != int64(1) {
+		t.Errorf("provision_jobs %v", jobs)
+	}
+	if st := readAll(t, e, "provision_state"); len(st) != 1 || st[0][3] != int64(1) || st[0][4] != int64(7) || st[0][5] != nil {
+		t.Errorf("provision_state %v", st)
+	}
+	if l := readAll(t, e, "provision_links"); len(l) != 1 || !bytes.Equal(l[0][5].([]byte), []byte(`{"a":1}`)) || l[0][9] != nil {
+		t.Errorf("provision_links %v", l)
+	}
+	for _, name := range []string{"provision_members", "provision_leases", "provision_log"} {
+		if n, err := e.Count(ctx, name); err != nil || n != 1 {
+			t.Errorf("%s: %d rows, %v; want 1", name, n, err)
+		}
 	}
 
 	// The export reads one snapshot: a write made meanwhile is not seen.

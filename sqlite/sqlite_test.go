@@ -11,6 +11,7 @@ import (
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/internal/sqlstore"
 	"github.com/roster-scim/roster/internal/sqlstore/sqltest"
+	"github.com/roster-scim/roster/provision"
 	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/storetest"
 )
@@ -153,4 +154,22 @@ func TestDurable(t *testing.T) {
 // benchmarks seed large directories with it.
 func insertResource(ctx context.Context, tx *sql.Tx, dir string, r *scim.Resource) (int64, error) {
 	return sqlstore.InsertResource(ctx, dialect, tx, dir, r)
+}
+
+// openProvision is the provisioning suite's contract for SQLite: the
+// replica is a second store on the same file, as a second process would be.
+func openProvision(t *testing.T) storetest.ProvisionStores {
+	dir := t.TempDir()
+	db := mustOpenDir(t, dir)
+	return storetest.ProvisionStores{
+		State:   db,
+		OrgA:    mustAddTenant(t, db, "Org A").Org.ID,
+		OrgB:    mustAddTenant(t, db, "Org B").Org.ID,
+		SetNow:  func(now func() time.Time) { db.Now = now },
+		Replica: func() provision.StateStore { return mustOpenDir(t, dir) },
+	}
+}
+
+func TestProvisionStore(t *testing.T) {
+	storetest.RunProvision(t, openProvision)
 }

@@ -12,11 +12,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/roster-scim/roster/postgres"
 	"github.com/roster-scim/roster/postgres/pgtest"
+	"github.com/roster-scim/roster/provision"
+	"github.com/roster-scim/roster/scim"
 	"github.com/roster-scim/roster/sqlite"
 )
 
@@ -87,6 +93,11 @@ func TestCopyToPostgres(t *testing.T) {
 	stop() // flushes the request log
 	oldBase := c.base
 
+	jobID := seedProvision(t, dir, org)
+	src := openSQLite(t, dir)
+	sqliteProv := provisionSnapshot(t, src, org, jobID)
+	src.Close()
+
 	db := filepath.Join(dir, sqlite.FileName)
 	sum := fileSum(t, db)
 	code, out, errs := run(t, "copy", "--from", dir, "--to", u, "--json")
@@ -103,18 +114,37 @@ func TestCopyToPostgres(t *testing.T) {
 		counts[tc.Table] = tc.Target
 	}
 	want := map[string]int64{"organizations": 1, "directories": 1, "api_keys": 2, "directory_keys": 1, "admins": 2,
-		"oauth_clients": 1, "oauth_secrets": 1, "access_tokens": 1, "resources": 24 + 3, "emails": 24, "memberships": 3*8 - 1}
+		"oauth_clients": 1, "oauth_secrets": 1, "access_tokens": 1, "resources": 24 + 3, "emails": 24, "memberships": 3*8 - 1,
+		"provision_jobs": 2, "provision_state": 1, "provision_links": 3, "provision_members": 2, "provision_leases": 1, "provision_log": 3}
 	for table, n := range want {
 		if counts[table] != n {
 			t.Errorf("%s: %d rows copied, want %d", table, counts[table], n)
 		}
 	}
-	if counts["request_log"] < 30 || len(res.Tables) != 12 || res.From != dir || res.To == "" || res.Replaced {
+	if counts["request_log"] < 30 || len(res.Tables) != 18 || res.From != dir || res.To == "" || res.Replaced {
 		t.Errorf("copy result: %+v", res)
 	}
 	if fileSum(t, db) != sum {
 		t.Error("copy changed the source database")
 	}
+
+	// The provisioning store reads the same jobs and state from both, and
+	// the lease is still held; new log entries take ids after the copied.
+	pg, err := postgres.Connect(context.Background(), u, scim.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := provisionSnapshot(t, pg, org, jobID); !reflect.DeepEqual(got, sqliteProv) {
+		t.Errorf("provisioning differs:\nsqlite:   %+v\npostgres: %+v", sqliteProv, got)
+	}
+	if ok, err := pg.AcquireLease(context.Background(), jobID, "other replica", time.Minute); err != nil || ok {
+		t.Errorf("the copied lease: AcquireLease by another holder = %v, %v; want false", ok, err)
+	}
+	entry := &provision.LogEntry{JobID: jobID, Cycle: "c3", Kind: provision.User, SourceID: "s1", Action: provision.Skip, Status: provision.Skipped}
+	if err := pg.AppendLog(context.Background(), []*provision.LogEntry{entry}); err != nil || entry.ID <= sqliteProv.Log[0].ID {
+		t.Errorf("new log entry id %d after copied %d: %v", entry.ID, sqliteProv.Log[0].ID, err)
+	}
+	pg.Close()
 
 	// The admin commands read the same objects and request log from both.
 	for _, args := range [][]string{
@@ -424,4 +454,97 @@ func TestRedactURL(t *testing.T) {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// openSQLite opens the store of a data directory, closed when the test ends
+// or by the caller.
+func openSQLite(t *testing.T, dir string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), dir, scim.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// seedProvision stores two provisioning jobs of org in the data directory,
+// one of them with state, links, members, a lease and log entries, and
+// returns that one's id.
+func seedProvision(t *testing.T, dir, org string) string {
+	t.Helper()
+	ctx := context.Background()
+	db := openSQLite(t, dir)
+	defer db.Close()
+	job := &provision.JobRecord{OrgID: org, Name: "entra", Definition: []byte(`{"source":{"type":"csv"},"target":{"secret":"sealed"}}`), Enabled: true}
+	idle := &provision.JobRecord{OrgID: org, Name: "idle", Definition: []byte(`{}`)}
+	retry := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	for _, err := range []error{
+		db.CreateJob(ctx, job),
+		db.CreateJob(ctx, idle),
+		db.PutJobState(ctx, job.ID, provision.JobState{Watermark: "w2", Cycle: "c2", Running: true, Started: retry.Add(-time.Hour),
+			Counts: provision.Counts{Created: 2, Failed: 1}}),
+		db.PutLinks(ctx, job.ID, []*provision.Link{
+			{Kind: provision.User, SourceID: "s1", TargetID: "t1", SourceHash: "h1", Exported: []byte(`{"userName":"a"}`), State: provision.Active, Cycle: "c2"},
+			{Kind: provision.User, SourceID: "s2", SourceHash: "h2", State: provision.Pending, Failures: 3, Error: "HTTP 500", RetryAt: retry, Cycle: "c2"},
+			{Kind: provision.Group, SourceID: "g1", TargetID: "tg1", State: provision.Active, Cycle: "c1"},
+		}),
+		db.ChangeMembers(ctx, job.ID, "g1", []string{"s1", "s2"}, nil),
+		db.AppendLog(ctx, []*provision.LogEntry{
+			{JobID: job.ID, Cycle: "c2", Time: retry, Kind: provision.User, SourceID: "s1", TargetID: "t1", Action: provision.Create, Status: provision.Success,
+				Steps: []provision.Step{{Name: "action", Status: provision.Success, Detail: "created"}}, Modified: map[string]any{"userName": "a"}},
+			{JobID: job.ID, Cycle: "c2", Time: retry, Kind: provision.User, SourceID: "s2", Action: provision.Create, Status: provision.Failure, Error: "HTTP 500"},
+			{JobID: job.ID, Cycle: "c2", Time: retry, Kind: provision.Group, SourceID: "g1", TargetID: "tg1", Action: provision.Update, Status: provision.Success},
+		}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := db.AcquireLease(ctx, job.ID, "replica-1", time.Hour); err != nil || !ok {
+		t.Fatalf("AcquireLease: %v, %v", ok, err)
+	}
+	return job.ID
+}
+
+// provisionState is what a store holds of an organization's provisioning.
+type provisionState struct {
+	Jobs    []*provision.JobRecord
+	State   provision.JobState
+	Links   map[string]*provision.Link
+	Groups  map[string]*provision.Link
+	Members []string
+	Counts  map[provision.Kind]map[provision.LinkState]int
+	Log     []*provision.LogEntry
+}
+
+func provisionSnapshot(t *testing.T, s provision.StateStore, org, jobID string) provisionState {
+	t.Helper()
+	ctx := context.Background()
+	var p provisionState
+	var err error
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Jobs, err = s.ListJobs(ctx, org)
+	check(err)
+	p.State, err = s.JobState(ctx, jobID)
+	check(err)
+	p.Links, err = s.Links(ctx, jobID, provision.User, []string{"s1", "s2"})
+	check(err)
+	p.Groups, err = s.Links(ctx, jobID, provision.Group, []string{"g1"})
+	check(err)
+	check(s.ExportedMembers(ctx, jobID, "g1", func(id string) error { p.Members = append(p.Members, id); return nil }))
+	sort.Strings(p.Members)
+	p.Counts, err = s.CountLinks(ctx, jobID)
+	check(err)
+	p.Log, err = s.QueryLog(ctx, provision.LogQuery{JobID: jobID})
+	check(err)
+	if len(p.Jobs) != 2 || len(p.Links) != 2 || len(p.Members) != 2 || len(p.Log) != 3 {
+		t.Fatalf("provisioning snapshot is incomplete: %+v", p)
+	}
+	return p
 }
