@@ -271,6 +271,7 @@ func (r *run) run(ctx context.Context) (*Summary, error) {
 		}
 		err := r.processBatch(ctx, User, batch)
 		batch = batch[:0]
+		r.progress("users")
 		return err
 	}
 	res, err := r.c.Source.Read(ctx, since, func(o Object) error {
@@ -305,6 +306,7 @@ func (r *run) run(ctx context.Context) (*Summary, error) {
 		if err := r.processBatch(ctx, Group, r.groupObjs[i:end]); err != nil {
 			return nil, err
 		}
+		r.progress("groups")
 	}
 	r.progress("members")
 	if err := r.members(ctx); err != nil {
@@ -1035,6 +1037,7 @@ func (r *run) resolveManagers(ctx context.Context) error {
 				exported[EnterpriseURN+":manager"] = m.managerID
 				m.link.Exported = mustJSON(exported)
 			}
+			r.count(Update, e.Status)
 			mu.Lock()
 			put, entries = append(put, m.link), append(entries, e)
 			mu.Unlock()
