@@ -414,12 +414,16 @@ func (r *run) processBatch(ctx context.Context, kind Kind, objs []Object) error 
 		return err
 	}
 	var put []*Link
+	var drop []string
 	var entries []*LogEntry
 	for _, o := range outs {
-		if o.link != nil {
+		switch {
+		case o.link != nil && o.link.State == deleted:
+			drop = append(drop, o.link.SourceID)
+		case o.link != nil:
 			put = append(put, o.link)
 		}
-		if o.entry != nil {
+		if o.entry != nil && o.entry.Action != "" {
 			entries = append(entries, o.entry)
 		}
 	}
@@ -427,6 +431,9 @@ func (r *run) processBatch(ctx context.Context, kind Kind, objs []Object) error 
 		return nil
 	}
 	if err := r.Store.PutLinks(ctx, r.jobID, put); err != nil {
+		return err
+	}
+	if err := r.Store.DeleteLinks(ctx, r.jobID, kind, drop); err != nil {
 		return err
 	}
 	if len(entries) > 0 {
@@ -577,7 +584,7 @@ func (p *pass) do(ctx context.Context) outcome {
 		ms = p.groups
 	}
 	create := p.link.TargetID == ""
-	m, err := ms.apply(p.obj.Attrs, expr.Env{Now: p.Now, IsTaken: p.isTaken(ctx)}, create)
+	m, err := ms.apply(p.obj.Attrs, expr.Env{Now: p.Now}, p.isTaken(ctx), create)
 	if errors.Is(err, errSkipObject) {
 		p.step("action", Skipped, "%v", err)
 		p.link.SourceHash = p.hash
@@ -650,12 +657,14 @@ func isTrue(v any) bool {
 	return false
 }
 
-// isTaken is SelectUniqueValue's question to the target: does an object
-// with this userName exist?
-func (p *pass) isTaken(ctx context.Context) func(string) (bool, error) {
-	return func(v string) (bool, error) {
-		res, err := p.c.Target.Find(ctx, resourceType(p.obj.Kind), fmt.Sprintf("userName eq %s", quote(v)))
-		return len(res) > 0, err
+// isTaken answers SelectUniqueValue's question for the mapping of one
+// target attribute: does an object with this value exist in the target?
+func (p *pass) isTaken(ctx context.Context) func(target string) func(string) (bool, error) {
+	return func(target string) func(string) (bool, error) {
+		return func(v string) (bool, error) {
+			res, err := p.c.Target.Find(ctx, resourceType(p.obj.Kind), fmt.Sprintf("%s eq %s", target, quote(v)))
+			return len(res) > 0, err
+		}
 	}
 }
 
@@ -1050,6 +1059,10 @@ func (r *run) resolveManagers(ctx context.Context) error {
 	return r.Store.AppendLog(ctx, entries)
 }
 
+// deleted marks, in an outcome, a link to forget: its object was deleted
+// in the target. It is never stored.
+const deleted LinkState = "deleted"
+
 // remove handles an object gone from the source: deleted in the target, or
 // disabled when the job says so.
 func (r *run) remove(ctx context.Context, l *Link, kind Kind, sourceID string) outcome {
@@ -1101,7 +1114,7 @@ func (r *run) remove(ctx context.Context, l *Link, kind Kind, sourceID string) o
 		cp.State, cp.Failures, cp.Error = Disabled, 0, ""
 		return outcome{link: &cp, entry: e, action: action}
 	}
-	return outcome{entry: e, action: action, link: &Link{Kind: kind, SourceID: sourceID, State: "deleted"}}
+	return outcome{entry: e, action: action, link: &Link{Kind: kind, SourceID: sourceID, State: deleted}}
 }
 
 // deletions finds the objects that left the source and removes them.
@@ -1161,7 +1174,7 @@ func (r *run) removeBatch(ctx context.Context, kind Kind, links []*Link) error {
 	var entries []*LogEntry
 	for i, o := range outs {
 		switch {
-		case o.link != nil && o.link.State == "deleted":
+		case o.link != nil && o.link.State == deleted:
 			drop = append(drop, links[i].SourceID)
 		case o.link != nil:
 			put = append(put, o.link)

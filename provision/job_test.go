@@ -181,7 +181,7 @@ func TestMappingsApply(t *testing.T) {
 	}
 	attrs := map[string]any{"userPrincipalName": "ada@x.com", "givenName": "Ada", "surname": "L", "displayName": "Ada L",
 		"mail": "ada@x.com", "manager": "7", "department": "Math", "telephoneNumber": "+1 555"}
-	m, err := ms.apply(attrs, envForTest(), true)
+	m, err := ms.apply(attrs, envForTest(), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestMappingsApply(t *testing.T) {
 		t.Errorf("create:\n got %v\nwant %v\nmanager %q redact %v", m.values, want, m.manager, m.redact)
 	}
 	// On update: no default, no create-only mapping.
-	m, _ = ms.apply(attrs, envForTest(), false)
+	m, _ = ms.apply(attrs, envForTest(), nil, false)
 	if _, ok := m.values["title"]; ok {
 		t.Error("the default applied on update")
 	}
@@ -212,7 +212,7 @@ func TestMappingsApply(t *testing.T) {
 	// IgnoreObjectFlow skips the object.
 	j.Mappings.Users = []Mapping{{Target: "title", Expression: `IIF([x] = "skip", IgnoreObjectFlow, "t")`}}
 	ms, _ = j.UserMappings()
-	if _, err := ms.apply(map[string]any{"x": "skip"}, envForTest(), true); err != errSkipObject {
+	if _, err := ms.apply(map[string]any{"x": "skip"}, envForTest(), nil, true); err != errSkipObject {
 		t.Errorf("IgnoreObjectFlow: %v", err)
 	}
 }

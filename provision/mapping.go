@@ -204,12 +204,18 @@ var errSkipObject = errors.New("a mapping skipped the object (IgnoreObjectFlow)"
 // whether the object is being created: "create"-only mappings and
 // defaults apply then. Null values and dropped attributes are left out:
 // like Entra, the engine never writes null over a target value.
-func (ms mappingSet) apply(attrs map[string]any, env expr.Env, create bool) (*mapped, error) {
+//
+// taken, when not nil, gives SelectUniqueValue the question to ask the
+// target for a mapping's target attribute.
+func (ms mappingSet) apply(attrs map[string]any, env expr.Env, taken func(target string) func(string) (bool, error), create bool) (*mapped, error) {
 	out := &mapped{values: map[string]any{}, redact: map[string]bool{}}
 	env.Attrs = attrs
 	for _, m := range ms {
 		if m.Apply == "create" && !create {
 			continue
+		}
+		if taken != nil {
+			env.IsTaken = taken(m.Target)
 		}
 		v, err := m.value(attrs, env)
 		if errors.Is(err, expr.ErrIgnoreAttributeFlow) {
