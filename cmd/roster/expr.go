@@ -171,25 +171,12 @@ func mapKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// parseExprFlags parses flags given before and after the one positional
-// argument, the expression, and returns the expression; the flag package
-// alone stops at the first positional argument. After "--" everything is
-// positional.
+// parseExprFlags parses the flags and returns the one positional
+// argument, the expression.
 func parseExprFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (string, error) {
-	var src []string
-	for len(args) > 0 {
-		if err := parseFlagsOnly(fs, args, stderr); err != nil {
-			return "", err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			src = append(src, rest...)
-			break
-		}
-		src, args = append(src, rest[0]), rest[1:]
+	src, err := parsePositional(fs, args, stderr)
+	if err != nil {
+		return "", err
 	}
 	switch len(src) {
 	case 0:

@@ -115,16 +115,9 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 // parseJobArgs parses flags around the one positional argument, the job's
 // name.
 func parseJobArgs(fs *flag.FlagSet, args []string, stderr io.Writer, needsName bool) (string, error) {
-	var pos []string
-	for len(args) > 0 {
-		if err := parseFlagsOnly(fs, args, stderr); err != nil {
-			return "", err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		pos, args = append(pos, rest[0]), rest[1:]
+	pos, err := parsePositional(fs, args, stderr)
+	if err != nil {
+		return "", err
 	}
 	switch {
 	case !needsName && len(pos) == 0:

@@ -129,6 +129,27 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	return nil
 }
 
+// parsePositional parses flags given before, between and after positional
+// arguments, which it returns; the flag package alone stops at the first
+// positional argument. After "--" everything is positional.
+func parsePositional(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := parseFlagsOnly(fs, args, stderr); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	return pos, nil
+}
+
 // parseFlagsOnly is parseFlags for a command that takes positional
 // arguments: it leaves them in fs.Args().
 func parseFlagsOnly(fs *flag.FlagSet, args []string, stderr io.Writer) error {
