@@ -137,10 +137,14 @@ func (r *Runner) run(ctx context.Context, rec *provision.JobRecord, j *provision
 	if err != nil {
 		return nil, err
 	}
+	if c, ok := src.(interface{ Close() }); ok {
+		defer c.Close()
+	}
 	tgt, err := r.Target(j)
 	if err != nil {
 		return nil, err
 	}
+	defer tgt.Close()
 	if opt.Restart && !opt.DryRun {
 		if err := r.Store.ResetWatermark(ctx, rec.ID); err != nil {
 			return nil, err
@@ -159,6 +163,7 @@ func (r *Runner) Test(ctx context.Context, orgID, name string) ([]scimclient.Che
 	if err != nil {
 		return nil, err
 	}
+	defer c.Close()
 	return c.TestConnection(ctx), nil
 }
 
