@@ -91,7 +91,7 @@ func (c *Client) do(ctx context.Context, method string, out any, in any, path ..
 // objectName names the object an id in a path refers to, for errors.
 var objectName = map[string]string{
 	"organizations": "organization", "admins": "admin", "keys": "API key", "directories": "directory (IdP configuration)",
-	"oauth-clients": "OAuth client", "secrets": "OAuth client secret",
+	"oauth-clients": "OAuth client", "secrets": "OAuth client secret", "jobs": "job",
 }
 
 // call is do for a result of type T.
@@ -231,4 +231,39 @@ func (c *Client) QueryRequests(ctx context.Context, orgID string, in manage.Requ
 		q.Set("before", strconv.FormatInt(in.Before, 10))
 	}
 	return call[[]roster.RequestEntry](ctx, c, "GET", nil, "organizations", orgID, "requests?"+q.Encode())
+}
+
+// ListJobs implements manage.API.
+func (c *Client) ListJobs(ctx context.Context, orgID string) ([]*manage.Job, error) {
+	return call[[]*manage.Job](ctx, c, "GET", nil, "organizations", orgID, "jobs")
+}
+
+// GetJob implements manage.API.
+func (c *Client) GetJob(ctx context.Context, orgID, job string) (*manage.Job, error) {
+	return call[*manage.Job](ctx, c, "GET", nil, "organizations", orgID, "jobs", job)
+}
+
+// QueryJobLog implements manage.API.
+func (c *Client) QueryJobLog(ctx context.Context, orgID, job string, in manage.JobLogFilter) (*manage.JobLogPage, error) {
+	q := url.Values{}
+	if in.Failed {
+		q.Set("failed", "true")
+	}
+	if in.Object != "" {
+		q.Set("object", in.Object)
+	}
+	if in.Cycle != "" {
+		q.Set("cycle", in.Cycle)
+	}
+	if in.Limit != 0 {
+		q.Set("limit", strconv.Itoa(in.Limit))
+	}
+	if in.Before != 0 {
+		q.Set("before", strconv.FormatInt(in.Before, 10))
+	}
+	path := "logs"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return call[*manage.JobLogPage](ctx, c, "GET", nil, "organizations", orgID, "jobs", job, path)
 }

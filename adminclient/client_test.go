@@ -50,6 +50,7 @@ func newEnv(t *testing.T) *env {
 	prom := prometheus.NewRegistry()
 	svc := manage.New(db)
 	svc.Requests = db
+	svc.Jobs = db
 	srv := scimhttp.New(db, db, nil, log, prom, scimhttp.DefaultConfig())
 	srv.Mount("/v1/admin/", adminhttp.New(svc, db, log))
 	hs := httptest.NewServer(srv.Handler(prom))

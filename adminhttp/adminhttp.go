@@ -56,6 +56,9 @@ var routes = []route{
 	{"POST", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets", "Add a client secret; shown once", addSecret},
 	{"DELETE", "/v1/admin/organizations/{org}/oauth-clients/{client}/secrets/{secret}", "Revoke a client secret", revokeSecret},
 	{"GET", "/v1/admin/organizations/{org}/requests", "Read the request log (query: directory, since, until, status, resource_id, operation, limit, before)", queryRequests},
+	{"GET", "/v1/admin/organizations/{org}/jobs", "List provisioning jobs with their state (no definitions, no secrets)", listJobs},
+	{"GET", "/v1/admin/organizations/{org}/jobs/{job}", "Get a provisioning job by name or id: state, link counts and definition with secrets hidden", getJob},
+	{"GET", "/v1/admin/organizations/{org}/jobs/{job}/logs", "Read a job's provisioning log, newest first (query: failed, object, cycle, limit, before); next pages on", queryJobLog},
 	{"GET", "/v1/admin/profiles", "List attribute profiles", listProfiles},
 	{"GET", "/v1/admin/profiles/{name}", "Get an attribute profile", getProfile},
 }

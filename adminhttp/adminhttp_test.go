@@ -64,6 +64,7 @@ func newServer(t *testing.T) *server {
 	srv := scimhttp.New(db, db, nil, log, prom, scimhttp.DefaultConfig())
 	svc := manage.New(db)
 	svc.Requests = db
+	svc.Jobs = db
 	srv.Mount("/v1/admin/", New(svc, db, log))
 	srv.Mount(oauthhttp.Path, oauthhttp.New(db, log, db.Now))
 	hs := httptest.NewServer(srv.Handler(prom))
@@ -201,8 +202,9 @@ func (s *server) newOrg(name string) orgObjects {
 	s.must("POST", "/v1/admin/organizations/"+o.ID+"/directories", s.root, map[string]any{"name": name + " Entra", "key_ids": []string{k.Key.ID}}, 201, &d)
 	var c manage.NewOAuthClient
 	s.must("POST", "/v1/admin/organizations/"+o.ID+"/directories/"+d.ID+"/oauth-clients", s.root, map[string]any{"name": name + " client"}, 201, &c)
+	job := s.newJob(o.ID, "hr")
 	return orgObjects{
-		ids:        ids{"org": o.ID, "admin": a.Admin.ID, "key": k.Key.ID, "dir": d.ID, "client": c.Client.ID, "secret": c.SecretID, "name": "generic"},
+		ids:        ids{"org": o.ID, "admin": a.Admin.ID, "key": k.Key.ID, "dir": d.ID, "client": c.Client.ID, "secret": c.SecretID, "name": "generic", "job": job},
 		adminToken: a.Secret, keySecret: k.Secret,
 	}
 }
@@ -254,6 +256,9 @@ var wantRoutes = []string{
 	"POST /v1/admin/organizations/{org}/oauth-clients/{client}/secrets",
 	"DELETE /v1/admin/organizations/{org}/oauth-clients/{client}/secrets/{secret}",
 	"GET /v1/admin/organizations/{org}/requests",
+	"GET /v1/admin/organizations/{org}/jobs",
+	"GET /v1/admin/organizations/{org}/jobs/{job}",
+	"GET /v1/admin/organizations/{org}/jobs/{job}/logs",
 	"GET /v1/admin/profiles",
 	"GET /v1/admin/profiles/{name}",
 	"GET /v1/admin/server-admins",
@@ -413,6 +418,23 @@ func TestHappyPaths(t *testing.T) {
 	call("GET", "/v1/admin/organizations/{org}/requests", nil, 200, &entries)
 	wantError(t, "a bad status filter", s.admin("GET", fill("/v1/admin/organizations/{org}/requests?status=bogus", v), s.root, nil), 400, roster.EINVALID)
 
+	v["job"] = s.newJob(org.ID, "hr")
+	var jobs []manage.Job
+	call("GET", "/v1/admin/organizations/{org}/jobs", nil, 200, &jobs)
+	if len(jobs) != 1 || jobs[0].ID != v["job"] || jobs[0].Name != "hr" || jobs[0].Definition != nil {
+		t.Errorf("jobs %+v", jobs)
+	}
+	var job manage.Job
+	call("GET", "/v1/admin/organizations/{org}/jobs/{job}", nil, 200, &job)
+	if job.ID != v["job"] || job.Definition == nil || job.Definition.Target.Token != "(hidden)" {
+		t.Errorf("job %+v", job)
+	}
+	var page manage.JobLogPage
+	call("GET", "/v1/admin/organizations/{org}/jobs/{job}/logs", nil, 200, &page)
+	if len(page.Entries) != 5 || page.Next != 0 {
+		t.Errorf("job log: %d entries, next %d", len(page.Entries), page.Next)
+	}
+
 	var sa manage.NewAdmin
 	call("POST", "/v1/admin/server-admins", map[string]any{"name": "second operator"}, 201, &sa)
 	var sas []roster.Admin
@@ -530,7 +552,7 @@ func TestOrgAdminIsolation(t *testing.T) {
 		if !strings.Contains(strings.TrimPrefix(rt.path, "/v1/admin/organizations/{org}"), "{") {
 			continue // no object id: covered by the organization check
 		}
-		mixed := ids{"org": a.ids["org"], "admin": b.ids["admin"], "key": b.ids["key"], "dir": b.ids["dir"], "client": b.ids["client"], "secret": b.ids["secret"], "name": "generic"}
+		mixed := ids{"org": a.ids["org"], "admin": b.ids["admin"], "key": b.ids["key"], "dir": b.ids["dir"], "client": b.ids["client"], "secret": b.ids["secret"], "name": "generic", "job": b.ids["job"]}
 		body := validBody(rt, a.ids)
 		r = s.admin(rt.method, fill(rt.path, mixed), a.adminToken, body)
 		wantError(t, "A's admin: "+rt.method+" "+rt.path+" of A with B's ids", r, http.StatusNotFound, roster.ENOTFOUND)

@@ -152,3 +152,42 @@ func queryRequests(h *Handler, ss *manage.Session, r *http.Request) (int, any, e
 	}
 	return ok(ss.QueryRequests(r.Context(), r.PathValue("org"), in))
 }
+
+func listJobs(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.ListJobs(r.Context(), r.PathValue("org")))
+}
+
+func getJob(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	return ok(ss.GetJob(r.Context(), r.PathValue("org"), r.PathValue("job")))
+}
+
+// queryJobLog reads the query parameters of a provisioning-log page; a
+// value that does not parse is a 400, never silently ignored.
+func queryJobLog(h *Handler, ss *manage.Session, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "failed", "object", "cycle", "limit", "before":
+		default:
+			return 0, nil, roster.Errorf(roster.EINVALID, "unknown query parameter %q; use failed, object, cycle, limit or before", k)
+		}
+	}
+	in := manage.JobLogFilter{Object: q.Get("object"), Cycle: q.Get("cycle")}
+	var err error
+	if v := q.Get("failed"); v != "" {
+		if in.Failed, err = strconv.ParseBool(v); err != nil {
+			return 0, nil, roster.Errorf(roster.EINVALID, "failed must be true or false, got %q", v)
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if in.Limit, err = strconv.Atoi(v); err != nil || in.Limit < 1 {
+			return 0, nil, roster.Errorf(roster.EINVALID, "limit must be an integer from 1 to %d, got %q", manage.MaxJobLogLimit, v)
+		}
+	}
+	if v := q.Get("before"); v != "" {
+		if in.Before, err = strconv.ParseInt(v, 10, 64); err != nil || in.Before < 1 {
+			return 0, nil, roster.Errorf(roster.EINVALID, "before must be an entry id (the next of the previous page), got %q", v)
+		}
+	}
+	return ok(ss.QueryJobLog(r.Context(), r.PathValue("org"), r.PathValue("job"), in))
+}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/provision"
 	"github.com/roster-scim/roster/scim"
 )
 
@@ -47,6 +48,10 @@ type API interface {
 	GetProfile(ctx context.Context, name string) (*scim.Profile, error)
 
 	QueryRequests(ctx context.Context, orgID string, in RequestFilter) ([]roster.RequestEntry, error)
+
+	ListJobs(ctx context.Context, orgID string) ([]*Job, error)
+	GetJob(ctx context.Context, orgID, job string) (*Job, error)
+	QueryJobLog(ctx context.Context, orgID, job string, in JobLogFilter) (*JobLogPage, error)
 }
 
 // RequestFilter selects request log entries, newest first. Times are RFC
@@ -150,6 +155,9 @@ type Service struct {
 	Profiles *scim.ProfileSet
 	// Requests is the request log; nil answers queries with ENOTIMPL.
 	Requests roster.RequestLogStore
+	// Jobs keeps the provisioning jobs, their state and their logs; nil
+	// answers job queries with ENOTIMPL.
+	Jobs provision.StateStore
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }

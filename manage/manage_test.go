@@ -40,6 +40,7 @@ type org struct {
 	Dir       *roster.Directory
 	Client    *manage.NewOAuthClient
 	SecretID  string // the client's first secret
+	JobID     string // a provisioning job, with a provisioning log
 	KeySecret string
 	// Colleague is a second admin of the organization, the one callsOn
 	// revokes: an admin may not revoke itself.
@@ -63,6 +64,7 @@ func newWorld(t *testing.T) *world {
 	}
 	svc := manage.New(db)
 	svc.Requests = db
+	svc.Jobs = db
 	svc.Profiles = nil // the built-in profiles
 	w := &world{t: t, ctx: ctx, db: db, svc: svc, root: svc.As(b.Admin)}
 	w.A, w.B = w.newOrg("Org A"), w.newOrg("Org B")
@@ -96,7 +98,7 @@ func (w *world) newOrg(name string) org {
 		w.t.Fatalf("CreateOAuthClient: %v", err)
 	}
 	return org{ID: o.ID, Admin: a.Admin, AdminTok: a.Secret, As: w.svc.As(a.Admin), Key: k, KeySecret: k.Secret, Dir: d, Client: c, SecretID: c.SecretID,
-		Colleague: col.Admin, ColleagueTok: col.Secret}
+		Colleague: col.Admin, ColleagueTok: col.Secret, JobID: w.newJob(o.ID)}
 }
 
 func wantCode(t *testing.T, what string, err error, code string) {
@@ -368,6 +370,12 @@ func callsOn(orgID string, o org) []call {
 			_, err := api.ListOAuthClients(ctx, orgID, dirID)
 			return err
 		}},
+		{"ListJobs", func(ctx context.Context, api manage.API) error { _, err := api.ListJobs(ctx, orgID); return err }},
+		{"GetJob", func(ctx context.Context, api manage.API) error { _, err := api.GetJob(ctx, orgID, o.JobID); return err }},
+		{"QueryJobLog", func(ctx context.Context, api manage.API) error {
+			_, err := api.QueryJobLog(ctx, orgID, o.JobID, manage.JobLogFilter{Failed: true})
+			return err
+		}},
 		{"AddOAuthSecret", func(ctx context.Context, api manage.API) error {
 			_, err := api.AddOAuthSecret(ctx, orgID, clientID, manage.SecretInput{})
 			return err
@@ -434,7 +442,7 @@ func TestOrgAdminIsolation(t *testing.T) {
 	// A's own organization id with B's objects.
 	for _, c := range callsOn(a.ID, b) {
 		switch c.method {
-		case "GetOrganization", "CreateAdmin", "ListAdmins", "CreateKey", "ListKeys", "ListDirectories":
+		case "GetOrganization", "CreateAdmin", "ListAdmins", "CreateKey", "ListKeys", "ListDirectories", "ListJobs":
 			continue // no object id of B in these
 		case "CreateDirectory":
 			// B's key id in A's directory is not a key of A.
@@ -514,10 +522,10 @@ func TestNoExistenceOracle(t *testing.T) {
 	w := newWorld(t)
 	a, b := w.A, w.B
 	ghost := org{ID: roster.NewID(), Key: &manage.NewKey{Key: &roster.APIKey{ID: roster.NewID()}}, Dir: &roster.Directory{ID: roster.NewID()},
-		Client: &manage.NewOAuthClient{Client: &roster.OAuthClient{ID: roster.NewID()}}, SecretID: roster.NewID(), Colleague: &roster.Admin{ID: roster.NewID()}}
+		Client: &manage.NewOAuthClient{Client: &roster.OAuthClient{ID: roster.NewID()}}, SecretID: roster.NewID(), Colleague: &roster.Admin{ID: roster.NewID()}, JobID: roster.NewID()}
 	norm := func(err error, o org) string {
 		m := roster.ErrorCode(err) + ": " + roster.ErrorMessage(err)
-		for _, id := range []string{o.ID, o.Key.Key.ID, o.Dir.ID, o.Client.Client.ID, o.SecretID, o.Colleague.ID} {
+		for _, id := range []string{o.ID, o.Key.Key.ID, o.Dir.ID, o.Client.Client.ID, o.SecretID, o.Colleague.ID, o.JobID} {
 			m = strings.ReplaceAll(m, id, "<id>")
 		}
 		return m
@@ -527,7 +535,7 @@ func TestNoExistenceOracle(t *testing.T) {
 		for i := range real {
 			if orgID.b == a.ID {
 				switch real[i].method {
-				case "GetOrganization", "CreateAdmin", "ListAdmins", "CreateKey", "ListKeys", "ListDirectories":
+				case "GetOrganization", "CreateAdmin", "ListAdmins", "CreateKey", "ListKeys", "ListDirectories", "ListJobs":
 					continue // no object id: these succeed on A
 				case "CreateDirectory":
 					continue // names a key, which is EINVALID either way

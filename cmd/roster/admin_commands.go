@@ -17,6 +17,7 @@ func newService(db store, profiles *scim.ProfileSet) *manage.Service {
 	svc := manage.New(db)
 	svc.Profiles = profiles
 	svc.Requests = db
+	svc.Jobs = db
 	return svc
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roster-scim/roster/manage"
 	"github.com/roster-scim/roster/provision"
 	"github.com/roster-scim/roster/provision/runner"
 )
@@ -28,6 +29,10 @@ Commands:
   test     send the target Entra's Test Connection probes
   logs     read a job's provisioning log
 
+With --server URL (env ROSTER_SERVER) and ROSTER_ADMIN_TOKEN, list, show and
+logs read a running Roster's jobs through its admin API; the other commands
+run where the data is.
+
 Jobs live in the data directory (--data) or PostgreSQL (--database). Their
 target secrets are sealed with the data directory's secret.key, or with
 ROSTER_SECRET_KEY (or ROSTER_SECRET_KEY_FILE), which every replica on one
@@ -38,6 +43,7 @@ docs/provisioning.md explains jobs.
 // jobVars are the flags of the job commands.
 type jobVars struct {
 	data, database, org string
+	server              string
 	file                string
 	replace, dryRun     bool
 	json                bool
@@ -63,6 +69,7 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	fs.StringVar(&v.data, "data", e.str("DATA", "./roster-data"), "data directory (env ROSTER_DATA)")
 	fs.StringVar(&v.database, "database", e.str("DATABASE_URL", ""), "PostgreSQL URL instead of --data (env ROSTER_DATABASE_URL)")
 	fs.StringVar(&v.org, "org", "", "organization id (default: the only organization)")
+	fs.StringVar(&v.server, "server", e.str("SERVER", ""), "URL of a running Roster to read jobs from through its admin API, with ROSTER_ADMIN_TOKEN; list, show and logs only (env ROSTER_SERVER)")
 	fs.BoolVar(&v.json, "json", false, "print the result as JSON")
 	needsName := true
 	switch verb {
@@ -91,6 +98,9 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return &usageError{message: "job create needs --file", hint: "roster job create --file job.yaml"}
 	}
 	c := &jobCmd{v: v, stdout: stdout, stderr: stderr}
+	if v.server != "" {
+		return c.remote(ctx, e, verb, name)
+	}
 	if err := c.open(ctx, e); err != nil {
 		return err
 	}
@@ -390,6 +400,10 @@ func (c *jobCmd) logs(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	return c.printLog(entries)
+}
+
+func (c *jobCmd) printLog(entries []*provision.LogEntry) error {
 	if entries == nil {
 		entries = []*provision.LogEntry{}
 	}
@@ -402,4 +416,66 @@ func (c *jobCmd) logs(ctx context.Context, name string) error {
 		rows = append(rows, []string{e.Time.Format(time.RFC3339), string(e.Action), string(e.Status), string(e.Kind), e.SourceID, e.TargetID, detail})
 	}
 	return c.print(entries, table("TIME\tACTION\tSTATUS\tKIND\tSOURCE ID\tTARGET ID\tDETAIL", rows))
+}
+
+// remote runs list, show and logs through a running Roster's admin API;
+// the other commands need the job's secrets and run where the data is.
+func (c *jobCmd) remote(ctx context.Context, e env, verb, name string) error {
+	switch verb {
+	case "list", "show", "logs":
+	default:
+		return &usageError{message: fmt.Sprintf("roster job %s runs where the data is, not through --server", verb),
+			hint: "run it on the server's host with --data or --database (and no ROSTER_SERVER); list, show and logs work with --server"}
+	}
+	api, _, err := openAdmin(ctx, &adminVars{server: c.v.server}, e)
+	if err != nil {
+		return err
+	}
+	if c.v.org == "" {
+		if c.v.org, err = onlyOrg(ctx, api); err != nil {
+			return err
+		}
+	}
+	switch verb {
+	case "list":
+		jobs, err := api.ListJobs(ctx, c.v.org)
+		if err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, j := range jobs {
+			rows = append(rows, []string{j.Name, fmt.Sprint(j.Enabled), lastCycle(apiState(j.State)), fmt.Sprintf("%+v", apiState(j.State).Counts)})
+		}
+		return c.print(jobs, table("NAME\tENABLED\tLAST CYCLE\tCOUNTS", rows))
+	case "show":
+		j, err := api.GetJob(ctx, c.v.org, name)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "job %s (id %s), enabled %v, last cycle %s\n", j.Name, j.ID, j.Enabled, lastCycle(apiState(j.State)))
+		keys := make([]string, 0, len(j.Links))
+		for k := range j.Links {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "  %s: %d\n", k, j.Links[k])
+		}
+		def, _ := json.MarshalIndent(j.Definition, "", "  ")
+		fmt.Fprintf(&b, "definition:\n%s\n", def)
+		return c.print(j, b.String())
+	}
+	page, err := api.QueryJobLog(ctx, c.v.org, name, manage.JobLogFilter{Failed: c.v.failed, Object: c.v.object, Cycle: c.v.cycle, Limit: c.v.limit})
+	if err != nil {
+		return err
+	}
+	return c.printLog(page.Entries)
+}
+
+// apiState is the admin API's job state as the provisioning engine's.
+func apiState(s manage.JobState) provision.JobState {
+	n := s.Counts
+	return provision.JobState{Watermark: s.Watermark, Cycle: s.Cycle, Running: s.Running, Started: s.Started, Finished: s.Finished,
+		Counts: provision.Counts{Created: n.Created, Updated: n.Updated, Disabled: n.Disabled, Deleted: n.Deleted, Skipped: n.Skipped, Failed: n.Failed}}
 }

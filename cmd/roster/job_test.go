@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -184,5 +185,81 @@ func TestJobScheduled(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the scheduler did not run the job")
 		}
+	}
+}
+
+// TestJobServer: roster job list, show and logs with --server read a
+// running Roster's jobs through the admin API; the other commands refuse
+// --server, since they run where the data is.
+func TestJobServer(t *testing.T) {
+	dir, res := initData(t)
+	addr := startServe(t, &Config{Data: dir, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json", JobsCheck: time.Hour})
+	tenant := "http://" + addr + res.SCIMPath
+	server := "http://" + addr
+	if code, _, errs := run(t, "job", "create", "--file", writeJob(t, tenant, res.Token), "--data", dir); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := run(t, "job", "run", "hr", "--data", dir); code != 0 {
+		t.Fatal(errs)
+	}
+	environ := map[string]string{"ROSTER_ADMIN_TOKEN": res.AdminToken}
+	job := func(wantCode int, args ...string) string {
+		t.Helper()
+		var out, errb strings.Builder
+		code := Run(context.Background(), append([]string{"job"}, args...), &out, &errb, func(k string) string { return environ[k] })
+		if code != wantCode {
+			t.Fatalf("job %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, wantCode, out.String(), errb.String())
+		}
+		if strings.Contains(out.String()+errb.String(), res.Token) || strings.Contains(out.String()+errb.String(), "sealed:") {
+			t.Fatalf("job %s printed the target's token", strings.Join(args, " "))
+		}
+		if code != 0 {
+			return errb.String()
+		}
+		return out.String()
+	}
+
+	var entries []map[string]any
+	json.Unmarshal([]byte(job(0, "logs", "hr", "--server", server, "--json")), &entries)
+	if len(entries) < 4 {
+		t.Errorf("logs --server: %d entries", len(entries))
+	}
+	json.Unmarshal([]byte(job(0, "logs", "hr", "--server", server, "--json", "--object", "3")), &entries)
+	if len(entries) != 1 || entries[0]["status"] != "Skipped" || !strings.Contains(fmt.Sprint(entries[0]["steps"]), "Navy") {
+		t.Errorf("grace's log through the server: %v", entries)
+	}
+	json.Unmarshal([]byte(job(0, "logs", "hr", "--server", server, "--json", "--failed")), &entries)
+	if len(entries) != 0 {
+		t.Errorf("failures through the server: %v", entries)
+	}
+	if out := job(0, "logs", "hr", "--server", server, "--limit", "2"); strings.Count(out, "\n") != 3 || !strings.Contains(out, "SOURCE ID") {
+		t.Errorf("logs --server --limit 2:\n%s", out)
+	}
+	// ROSTER_SERVER works as --server.
+	environ["ROSTER_SERVER"] = server
+	if out := job(0, "logs", "hr", "--object", "1"); !strings.Contains(out, "Create") || !strings.Contains(out, "Success") {
+		t.Errorf("logs with ROSTER_SERVER:\n%s", out)
+	}
+	delete(environ, "ROSTER_SERVER")
+
+	var list []map[string]any
+	json.Unmarshal([]byte(job(0, "list", "--server", server, "--json")), &list)
+	if len(list) != 1 || list[0]["name"] != "hr" {
+		t.Errorf("list --server: %v", list)
+	}
+	if out := job(0, "show", "hr", "--server", server); !strings.Contains(out, "(hidden)") || !strings.Contains(out, "users active: 2") {
+		t.Errorf("show --server:\n%s", out)
+	}
+	if out := job(1, "logs", "nope", "--server", server); !strings.Contains(out, "nope") {
+		t.Errorf("logs of an unknown job: %s", out)
+	}
+	for _, verb := range [][]string{{"run", "hr"}, {"restart", "hr"}, {"delete", "hr"}, {"test", "hr"}, {"create", "--file", "x.yaml"}} {
+		if out := job(2, append(verb, "--server", server)...); !strings.Contains(out, "where the data is") {
+			t.Errorf("job %s --server: %s", verb[0], out)
+		}
+	}
+	delete(environ, "ROSTER_ADMIN_TOKEN")
+	if out := job(2, "logs", "hr", "--server", server); !strings.Contains(out, "ROSTER_ADMIN_TOKEN") {
+		t.Errorf("logs --server without a token: %s", out)
 	}
 }
