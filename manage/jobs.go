@@ -25,30 +25,10 @@ type Job struct {
 	// Definition is the job's definition with its secrets hidden; only
 	// GetJob includes it.
 	Definition *provision.Job `json:"definition,omitempty"`
-	State      JobState       `json:"state"`
+	State      provision.JobState `json:"state"`
 	// Links counts the job's links by kind and state, e.g. "users active";
 	// only GetJob includes them.
 	Links map[string]int `json:"links,omitempty"`
-}
-
-// JobState is a job's progress between cycles (provision.JobState).
-type JobState struct {
-	Watermark string    `json:"watermark"`
-	Cycle     string    `json:"cycle"`
-	Running   bool      `json:"running"`
-	Started   time.Time `json:"started"`
-	Finished  time.Time `json:"finished"`
-	Counts    JobCounts `json:"counts"`
-}
-
-// JobCounts are the last cycle's results (provision.Counts).
-type JobCounts struct {
-	Created  int `json:"created"`
-	Updated  int `json:"updated"`
-	Disabled int `json:"disabled"`
-	Deleted  int `json:"deleted"`
-	Skipped  int `json:"skipped"`
-	Failed   int `json:"failed"`
 }
 
 // JobLogFilter selects provisioning-log entries of a job, newest first.
@@ -68,12 +48,6 @@ type JobLogPage struct {
 	Next    int64                 `json:"next,omitempty"`
 }
 
-func jobState(st provision.JobState) JobState {
-	c := st.Counts
-	return JobState{Watermark: st.Watermark, Cycle: st.Cycle, Running: st.Running, Started: st.Started, Finished: st.Finished,
-		Counts: JobCounts{Created: c.Created, Updated: c.Updated, Disabled: c.Disabled, Deleted: c.Deleted, Skipped: c.Skipped, Failed: c.Failed}}
-}
-
 // jobs checks that the actor may manage orgID and that the server keeps
 // provisioning jobs.
 func (ss *Session) jobs(ctx context.Context, orgID string) (provision.StateStore, error) {
@@ -91,7 +65,7 @@ func (ss *Session) jobView(ctx context.Context, st provision.StateStore, rec *pr
 	if err != nil {
 		return nil, err
 	}
-	return &Job{ID: rec.ID, Name: rec.Name, Enabled: rec.Enabled, Created: rec.Created, Updated: rec.Updated, State: jobState(s)}, nil
+	return &Job{ID: rec.ID, Name: rec.Name, Enabled: rec.Enabled, Created: rec.Created, Updated: rec.Updated, State: s}, nil
 }
 
 // ListJobs returns the organization's provisioning jobs by name, with

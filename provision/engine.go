@@ -64,17 +64,17 @@ type Progress struct {
 
 // Summary is a finished cycle.
 type Summary struct {
-	Cycle    string
-	Initial  bool
-	DryRun   bool
-	Counts   Counts
-	Started  time.Time
-	Duration time.Duration
+	Cycle    string        `json:"cycle"`
+	Initial  bool          `json:"initial"`
+	DryRun   bool          `json:"dry_run"`
+	Counts   Counts        `json:"counts"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
 	// Unchanged counts objects skipped because nothing about them changed
 	// since the last cycle: no mapping, no request.
-	Unchanged int
+	Unchanged int `json:"unchanged"`
 	// Samples are, in a dry run, a few objects per action.
-	Samples map[Action][]Sample
+	Samples map[Action][]Sample `json:"samples,omitempty"`
 }
 
 // Sample is one planned change of a dry run.

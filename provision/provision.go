@@ -117,22 +117,28 @@ const (
 type JobState struct {
 	// Watermark is the source's watermark after the last completed cycle;
 	// "" runs an initial cycle.
-	Watermark string
+	Watermark string `json:"watermark"`
 	// Cycle is the id of the cycle running or last run; Running reports
 	// that it has not completed, so that the next runner continues it
 	// (under the same id) instead of starting over.
-	Cycle   string
-	Running bool
+	Cycle   string `json:"cycle"`
+	Running bool   `json:"running"`
 	// Started and Finished time the last cycle; Finished is zero while it
 	// runs.
-	Started, Finished time.Time
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
 	// Counts summarise the last cycle.
-	Counts Counts
+	Counts Counts `json:"counts"`
 }
 
 // Counts are a cycle's results by action and status.
 type Counts struct {
-	Created, Updated, Disabled, Deleted, Skipped, Failed int
+	Created  int `json:"created"`
+	Updated  int `json:"updated"`
+	Disabled int `json:"disabled"`
+	Deleted  int `json:"deleted"`
+	Skipped  int `json:"skipped"`
+	Failed   int `json:"failed"`
 }
 
 // Action is what a cycle did to one object.

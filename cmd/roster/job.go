@@ -98,8 +98,31 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return &usageError{message: "job create needs --file", hint: "roster job create --file job.yaml"}
 	}
 	c := &jobCmd{v: v, stdout: stdout, stderr: stderr}
+	switch verb {
+	case "list", "show", "logs":
+		// Reading goes through the admin API's rules, locally or on a
+		// running server, so both print the same.
+		api, done, err := openAdmin(ctx, &adminVars{server: v.server, data: v.data, database: v.database}, e)
+		if err != nil {
+			return err
+		}
+		defer done()
+		if v.org == "" {
+			if v.org, err = onlyOrg(ctx, api); err != nil {
+				return err
+			}
+		}
+		switch verb {
+		case "list":
+			return c.list(ctx, api)
+		case "show":
+			return c.show(ctx, api, name)
+		}
+		return c.logs(ctx, api, name)
+	}
 	if v.server != "" {
-		return c.remote(ctx, e, verb, name)
+		return &usageError{message: fmt.Sprintf("roster job %s runs where the data is, not through --server", verb),
+			hint: "run it on the server's host with --data or --database (and no ROSTER_SERVER); list, show and logs work with --server"}
 	}
 	if err := c.open(ctx, e); err != nil {
 		return err
@@ -108,18 +131,12 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	switch verb {
 	case "create":
 		return c.create(ctx)
-	case "list":
-		return c.list(ctx)
-	case "show":
-		return c.show(ctx, name)
 	case "delete":
 		return c.delete(ctx, name)
 	case "run", "restart":
 		return c.run(ctx, name, verb == "restart")
-	case "test":
-		return c.test(ctx, name)
 	}
-	return c.logs(ctx, name)
+	return c.test(ctx, name)
 }
 
 // parseJobArgs parses flags around the one positional argument, the job's
@@ -233,44 +250,25 @@ func (c *jobCmd) create(ctx context.Context) error {
 	if !rec.Created.Equal(rec.Updated) {
 		verb = "updated"
 	}
-	return c.print(jobInfo(rec, j.Redacted(), nil), fmt.Sprintf("job %s %s (id %s)\nnext: roster job test %s, then roster job run %s --dry-run\n", rec.Name, verb, rec.ID, rec.Name, rec.Name))
+	view := &manage.Job{ID: rec.ID, Name: rec.Name, Enabled: rec.Enabled, Created: rec.Created, Updated: rec.Updated, Definition: j.Redacted()}
+	return c.print(view, fmt.Sprintf("job %s %s (id %s)\nnext: roster job test %s, then roster job run %s --dry-run\n", rec.Name, verb, rec.ID, rec.Name, rec.Name))
 }
 
-// jobView is a job as the commands print it.
-type jobView struct {
-	ID         string              `json:"id"`
-	Name       string              `json:"name"`
-	Enabled    bool                `json:"enabled"`
-	Created    time.Time           `json:"created"`
-	Updated    time.Time           `json:"updated"`
-	Definition *provision.Job      `json:"definition,omitempty"`
-	State      *provision.JobState `json:"state,omitempty"`
-	Links      map[string]int      `json:"links,omitempty"`
-}
-
-func jobInfo(rec *provision.JobRecord, j *provision.Job, st *provision.JobState) jobView {
-	return jobView{ID: rec.ID, Name: rec.Name, Enabled: rec.Enabled, Created: rec.Created, Updated: rec.Updated, Definition: j, State: st}
-}
-
-func (c *jobCmd) list(ctx context.Context) error {
-	recs, err := c.db.ListJobs(ctx, c.v.org)
+func (c *jobCmd) list(ctx context.Context, api manage.API) error {
+	jobs, err := api.ListJobs(ctx, c.v.org)
 	if err != nil {
 		return err
 	}
-	var out []jobView
+	if jobs == nil {
+		jobs = []*manage.Job{}
+	}
 	var rows [][]string
-	for _, rec := range recs {
-		st, err := c.db.JobState(ctx, rec.ID)
-		if err != nil {
-			return err
-		}
-		out = append(out, jobInfo(rec, nil, &st))
-		rows = append(rows, []string{rec.Name, fmt.Sprint(rec.Enabled), lastCycle(st), fmt.Sprintf("%+v", st.Counts)})
+	for _, j := range jobs {
+		n := j.State.Counts
+		rows = append(rows, []string{j.Name, fmt.Sprint(j.Enabled), lastCycle(j.State),
+			fmt.Sprintf("%d created, %d updated, %d disabled, %d deleted, %d failed", n.Created, n.Updated, n.Disabled, n.Deleted, n.Failed)})
 	}
-	if out == nil {
-		out = []jobView{}
-	}
-	return c.print(out, table("NAME\tENABLED\tLAST CYCLE\tCOUNTS", rows))
+	return c.print(jobs, table("NAME\tENABLED\tLAST CYCLE\tLAST COUNTS", rows))
 }
 
 func lastCycle(st provision.JobState) string {
@@ -283,39 +281,24 @@ func lastCycle(st provision.JobState) string {
 	return st.Finished.Format(time.RFC3339)
 }
 
-func (c *jobCmd) show(ctx context.Context, name string) error {
-	rec, j, err := c.r.Load(ctx, c.v.org, name)
+func (c *jobCmd) show(ctx context.Context, api manage.API, name string) error {
+	j, err := api.GetJob(ctx, c.v.org, name)
 	if err != nil {
 		return err
 	}
-	st, err := c.db.JobState(ctx, rec.ID)
-	if err != nil {
-		return err
-	}
-	view := jobInfo(rec, j.Redacted(), &st)
-	counts, err := c.db.CountLinks(ctx, rec.ID)
-	if err != nil {
-		return err
-	}
-	view.Links = map[string]int{}
-	for kind, byState := range counts {
-		for state, n := range byState {
-			view.Links[strings.ToLower(string(kind))+"s "+string(state)] = n
-		}
-	}
-	def, _ := json.MarshalIndent(view.Definition, "", "  ")
 	var b strings.Builder
-	fmt.Fprintf(&b, "job %s (id %s), enabled %v, last cycle %s\n", rec.Name, rec.ID, rec.Enabled, lastCycle(st))
-	keys := make([]string, 0, len(view.Links))
-	for k := range view.Links {
+	fmt.Fprintf(&b, "job %s (id %s), enabled %v, last cycle %s\n", j.Name, j.ID, j.Enabled, lastCycle(j.State))
+	keys := make([]string, 0, len(j.Links))
+	for k := range j.Links {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "  %s: %d\n", k, view.Links[k])
+		fmt.Fprintf(&b, "  %s: %d\n", k, j.Links[k])
 	}
+	def, _ := json.MarshalIndent(j.Definition, "", "  ")
 	fmt.Fprintf(&b, "definition:\n%s\n", def)
-	return c.print(view, b.String())
+	return c.print(j, b.String())
 }
 
 func (c *jobCmd) delete(ctx context.Context, name string) error {
@@ -391,16 +374,12 @@ func (c *jobCmd) test(ctx context.Context, name string) error {
 	return nil
 }
 
-func (c *jobCmd) logs(ctx context.Context, name string) error {
-	rec, err := c.db.FindJob(ctx, c.v.org, name)
+func (c *jobCmd) logs(ctx context.Context, api manage.API, name string) error {
+	page, err := api.QueryJobLog(ctx, c.v.org, name, manage.JobLogFilter{Failed: c.v.failed, Object: c.v.object, Cycle: c.v.cycle, Limit: c.v.limit})
 	if err != nil {
 		return err
 	}
-	entries, err := c.db.QueryLog(ctx, provision.LogQuery{JobID: rec.ID, Cycle: c.v.cycle, SourceID: c.v.object, Failed: c.v.failed, Limit: c.v.limit})
-	if err != nil {
-		return err
-	}
-	return c.printLog(entries)
+	return c.printLog(page.Entries)
 }
 
 func (c *jobCmd) printLog(entries []*provision.LogEntry) error {
@@ -416,66 +395,4 @@ func (c *jobCmd) printLog(entries []*provision.LogEntry) error {
 		rows = append(rows, []string{e.Time.Format(time.RFC3339), string(e.Action), string(e.Status), string(e.Kind), e.SourceID, e.TargetID, detail})
 	}
 	return c.print(entries, table("TIME\tACTION\tSTATUS\tKIND\tSOURCE ID\tTARGET ID\tDETAIL", rows))
-}
-
-// remote runs list, show and logs through a running Roster's admin API;
-// the other commands need the job's secrets and run where the data is.
-func (c *jobCmd) remote(ctx context.Context, e env, verb, name string) error {
-	switch verb {
-	case "list", "show", "logs":
-	default:
-		return &usageError{message: fmt.Sprintf("roster job %s runs where the data is, not through --server", verb),
-			hint: "run it on the server's host with --data or --database (and no ROSTER_SERVER); list, show and logs work with --server"}
-	}
-	api, _, err := openAdmin(ctx, &adminVars{server: c.v.server}, e)
-	if err != nil {
-		return err
-	}
-	if c.v.org == "" {
-		if c.v.org, err = onlyOrg(ctx, api); err != nil {
-			return err
-		}
-	}
-	switch verb {
-	case "list":
-		jobs, err := api.ListJobs(ctx, c.v.org)
-		if err != nil {
-			return err
-		}
-		var rows [][]string
-		for _, j := range jobs {
-			rows = append(rows, []string{j.Name, fmt.Sprint(j.Enabled), lastCycle(apiState(j.State)), fmt.Sprintf("%+v", apiState(j.State).Counts)})
-		}
-		return c.print(jobs, table("NAME\tENABLED\tLAST CYCLE\tCOUNTS", rows))
-	case "show":
-		j, err := api.GetJob(ctx, c.v.org, name)
-		if err != nil {
-			return err
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "job %s (id %s), enabled %v, last cycle %s\n", j.Name, j.ID, j.Enabled, lastCycle(apiState(j.State)))
-		keys := make([]string, 0, len(j.Links))
-		for k := range j.Links {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&b, "  %s: %d\n", k, j.Links[k])
-		}
-		def, _ := json.MarshalIndent(j.Definition, "", "  ")
-		fmt.Fprintf(&b, "definition:\n%s\n", def)
-		return c.print(j, b.String())
-	}
-	page, err := api.QueryJobLog(ctx, c.v.org, name, manage.JobLogFilter{Failed: c.v.failed, Object: c.v.object, Cycle: c.v.cycle, Limit: c.v.limit})
-	if err != nil {
-		return err
-	}
-	return c.printLog(page.Entries)
-}
-
-// apiState is the admin API's job state as the provisioning engine's.
-func apiState(s manage.JobState) provision.JobState {
-	n := s.Counts
-	return provision.JobState{Watermark: s.Watermark, Cycle: s.Cycle, Running: s.Running, Started: s.Started, Finished: s.Finished,
-		Counts: provision.Counts{Created: n.Created, Updated: n.Updated, Disabled: n.Disabled, Deleted: n.Deleted, Skipped: n.Skipped, Failed: n.Failed}}
 }

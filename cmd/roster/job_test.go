@@ -123,9 +123,9 @@ func TestJobCommands(t *testing.T) {
 	}
 	var sum map[string]any
 	json.Unmarshal([]byte(job(0, "run", "hr", "--json")), &sum)
-	counts := sum["Counts"].(map[string]any)
+	counts := sum["counts"].(map[string]any)
 	// Grace is out of scope (department NOT EQUALS Navy): skipped.
-	if counts["Created"] != 3.0 || counts["Skipped"] != 1.0 || countUsers(t, tenant, tgt.Token) != 2 {
+	if counts["created"] != 3.0 || counts["skipped"] != 1.0 || countUsers(t, tenant, tgt.Token) != 2 {
 		t.Errorf("run: %v", sum)
 	}
 	var entries []map[string]any
@@ -142,7 +142,7 @@ func TestJobCommands(t *testing.T) {
 		t.Errorf("failures: %v", entries)
 	}
 	json.Unmarshal([]byte(job(0, "restart", "hr", "--json")), &sum)
-	if sum["Initial"] != true || sum["Counts"].(map[string]any)["Created"] != 0.0 {
+	if sum["initial"] != true || sum["counts"].(map[string]any)["created"] != 0.0 {
 		t.Errorf("restart: %v", sum)
 	}
 	job(0, "delete", "hr")
