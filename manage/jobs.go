@@ -24,7 +24,7 @@ type Job struct {
 	Updated time.Time `json:"updated"`
 	// Definition is the job's definition with its secrets hidden; only
 	// GetJob includes it.
-	Definition *provision.Job `json:"definition,omitempty"`
+	Definition *provision.Job     `json:"definition,omitempty"`
 	State      provision.JobState `json:"state"`
 	// Links counts the job's links by kind and state, e.g. "users active";
 	// only GetJob includes them.
