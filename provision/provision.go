@@ -274,4 +274,7 @@ type StateStore interface {
 	AppendLog(ctx context.Context, entries []*LogEntry) error
 	// QueryLog returns entries, newest first.
 	QueryLog(ctx context.Context, q LogQuery) ([]*LogEntry, error)
+	// PruneLog deletes the entries of every job older than before and
+	// returns how many.
+	PruneLog(ctx context.Context, before time.Time) (int64, error)
 }

@@ -50,6 +50,7 @@ func RunProvision(t *testing.T, open func(t *testing.T) ProvisionStores) {
 		{"LeaseRace", testProvisionLeaseRace},
 		{"Log", testProvisionLog},
 		{"LogPaging", testProvisionLogPaging},
+		{"PruneLog", testProvisionPruneLog},
 		{"DeleteJob", testProvisionDeleteJob},
 	}
 	for _, tc := range tests {
@@ -774,5 +775,27 @@ func testProvisionDeleteJob(f *provFixture) {
 	}
 	if ok, err := f.State.AcquireLease(f.ctx, k.ID, "r2", time.Hour); err != nil || ok {
 		f.t.Errorf("other job's lease: %v, %v; want held by r1", ok, err)
+	}
+}
+
+// testProvisionPruneLog prunes every job's entries older than a time, in
+// more than one chunk, and nothing newer.
+func testProvisionPruneLog(f *provFixture) {
+	j := f.job(f.OrgA, "entra")
+	k := f.job(f.OrgB, "okta")
+	es := f.logEntries(j.ID, 2500) // one a second from t0
+	f.logEntries(k.ID, 10)
+	cut := es[2100].Time
+	n, err := f.State.PruneLog(f.ctx, cut)
+	f.must(err, "PruneLog")
+	if n != 2100+10 {
+		f.t.Errorf("PruneLog deleted %d entries, want %d", n, 2110)
+	}
+	left := f.query(provision.LogQuery{JobID: j.ID, Limit: 1000})
+	if len(left) != 400 || left[len(left)-1].ID != es[2100].ID {
+		f.t.Errorf("%d entries left, oldest %d; want 400 from %d", len(left), left[len(left)-1].ID, es[2100].ID)
+	}
+	if got := f.query(provision.LogQuery{JobID: k.ID}); len(got) != 0 {
+		f.t.Errorf("the other job kept %d old entries", len(got))
 	}
 }

@@ -28,7 +28,7 @@ type Config struct {
 	ShutdownDelay   time.Duration // how long /readyz fails before shutting down
 	JSON            bool          // init: print JSON
 	AdminToken      string        // ROSTER_ADMIN_TOKEN or the file named by ROSTER_ADMIN_TOKEN_FILE
-	LogRetention    time.Duration // how long the request log keeps entries
+	LogRetention    time.Duration // how long the request and provisioning logs keep entries
 	Database        string        // PostgreSQL URL; "" is the embedded SQLite store
 	NoMigrate       bool          // serve: do not apply PostgreSQL migrations at start
 	SecretKey       string        // ROSTER_SECRET_KEY(_FILE): seals provisioning jobs' secrets
@@ -67,7 +67,7 @@ func addServeFlags(fs *flag.FlagSet, c *Config, e env) {
 	fs.Func("default-count", "page size when a list gives no count (default 100, env ROSTER_DEFAULT_COUNT)", intSetter(&c.DefaultCount))
 	fs.Func("shutdown-timeout", "how long in-flight requests may finish after SIGINT/SIGTERM (default 10s, env ROSTER_SHUTDOWN_TIMEOUT)", durationSetter(&c.ShutdownTimeout))
 	fs.Func("shutdown-delay", "on SIGINT/SIGTERM, how long to keep serving with /readyz failing before shutting down, so a load balancer stops routing here first; set it above the balancer's readiness check interval times its failure count (default 0, env ROSTER_SHUTDOWN_DELAY)", delaySetter(&c.ShutdownDelay))
-	fs.Func("log-retention", "how long the request log keeps entries; older ones are pruned hourly (default 720h, env ROSTER_LOG_RETENTION)", durationSetter(&c.LogRetention))
+	fs.Func("log-retention", "how long the request log and the provisioning log keep entries; older ones are pruned hourly (default 720h, env ROSTER_LOG_RETENTION)", durationSetter(&c.LogRetention))
 	fs.Var(&c.Profiles, "profiles", "custom attribute profile files (.json, .yaml), comma-separated or repeated; loaded and checked at start")
 }
 

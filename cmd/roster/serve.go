@@ -260,7 +260,7 @@ func startJobs(ctx context.Context, c *Config, db store, log *slog.Logger) (stop
 	}
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s pid %d %s", host, os.Getpid(), roster.NewID()[:8])
-	r := &runner.Runner{Store: db, Sealer: sealer, Logger: log,
+	r := &runner.Runner{Store: db, Sealer: sealer, Logger: log, LogRetention: c.LogRetention,
 		Engine: &provision.Engine{Store: db, Holder: holder, Logger: log}}
 	check := c.JobsCheck
 	if check == 0 {

@@ -142,9 +142,21 @@ const pruneChunk = 2000
 
 // PruneRequests deletes entries older than before, a chunk per transaction.
 func (s *Store) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
+	return s.prune(ctx, "request_log", before)
+}
+
+// PruneLog deletes provisioning-log entries older than before, a chunk per
+// transaction.
+func (s *Store) PruneLog(ctx context.Context, before time.Time) (int64, error) {
+	return s.prune(ctx, "provision_log", before)
+}
+
+// prune deletes the rows of a log table (an id and a time column) older
+// than before, pruneChunk rows per statement.
+func (s *Store) prune(ctx context.Context, table string, before time.Time) (int64, error) {
 	var total int64
 	for {
-		n, err := affected(s.w.ExecContext(ctx, s.q(`DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE time < ? LIMIT ?)`), micros(before), pruneChunk))
+		n, err := affected(s.w.ExecContext(ctx, s.q(`DELETE FROM `+table+` WHERE id IN (SELECT id FROM `+table+` WHERE time < ? LIMIT ?)`), micros(before), pruneChunk))
 		total += n
 		if err != nil || n < pruneChunk {
 			return total, err

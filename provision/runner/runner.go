@@ -29,6 +29,9 @@ type Runner struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// LogRetention is how long the scheduler keeps provisioning-log
+	// entries; it prunes older ones hourly. 0 keeps them forever.
+	LogRetention time.Duration
 }
 
 func (r *Runner) now() time.Time {
@@ -180,7 +183,16 @@ func (r *Runner) Schedule(ctx context.Context, check time.Duration) {
 	defer wg.Wait()
 	t := time.NewTicker(check)
 	defer t.Stop()
+	var pruned time.Time
 	for {
+		if r.LogRetention > 0 && r.now().Sub(pruned) >= time.Hour {
+			pruned = r.now()
+			if n, err := r.Store.PruneLog(ctx, pruned.Add(-r.LogRetention)); err != nil && ctx.Err() == nil {
+				r.logger().Warn("provision: pruning the provisioning log", "err", err)
+			} else if n > 0 {
+				r.logger().Info("provision: pruned the provisioning log", "entries", n)
+			}
+		}
 		recs, err := r.Store.ListJobs(ctx, "")
 		if err != nil && ctx.Err() == nil {
 			r.logger().Warn("provision: listing jobs", "err", err)

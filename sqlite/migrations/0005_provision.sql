@@ -96,3 +96,5 @@ CREATE INDEX provision_log_source ON provision_log(job_id, source_id, id);
 CREATE INDEX provision_log_target ON provision_log(job_id, target_id, id);
 -- Failures only: few rows, so a partial index.
 CREATE INDEX provision_log_failed ON provision_log(job_id, id) WHERE status = 'Failure';
+-- Pruning by age (roster serve, hourly).
+CREATE INDEX provision_log_time ON provision_log(time);
