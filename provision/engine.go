@@ -993,6 +993,7 @@ func (r *run) resolveManagers(ctx context.Context) error {
 		ids = append(ids, m.managerID)
 	}
 	targets := map[string]string{}
+	retry := map[string]bool{} // managers whose create failed: a later cycle may create them
 	for i := 0; i < len(ids); i += batchSize {
 		links, err := r.Store.Links(ctx, r.jobID, User, ids[i:min(i+batchSize, len(ids))])
 		if err != nil {
@@ -1001,6 +1002,8 @@ func (r *run) resolveManagers(ctx context.Context) error {
 		for id, l := range links {
 			if l.TargetID != "" && l.State == Active {
 				targets[id] = l.TargetID
+			} else if l.TargetID == "" && l.Failures > 0 {
+				retry[id] = true
 			}
 		}
 	}
@@ -1012,7 +1015,15 @@ func (r *run) resolveManagers(ctx context.Context) error {
 	for _, m := range r.managers {
 		tid, ok := targets[m.managerID]
 		if !ok {
-			continue // the manager is not provisioned (out of scope, failed): nothing to point at
+			// The manager is not provisioned (out of scope, failed):
+			// nothing to point at. If its create failed, the next cycle
+			// retries it, and must look at this user again then, though
+			// the user did not change in the source.
+			if retry[m.managerID] {
+				m.link.SourceHash = ""
+				put = append(put, m.link)
+			}
+			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
@@ -1024,6 +1035,7 @@ func (r *run) resolveManagers(ctx context.Context) error {
 				e.Status, e.Error = Failure, err.Error()
 				e.Steps = []Step{{Name: "action", Status: Failure, Detail: "setting the manager: " + err.Error()}}
 				m.link.SourceHash, m.link.Failures, m.link.Error = "", m.link.Failures+1, err.Error()
+				r.count(Update, Failure)
 			} else {
 				e.Status = Success
 				e.Steps = []Step{{Name: "action", Status: Success, Detail: "manager set to " + tid}}
