@@ -53,8 +53,8 @@ func (tg *target) addUser(t *testing.T, userName, title, managerID string) strin
 	u := tg.send(t, "POST", "/Users", map[string]any{
 		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User", provision.EnterpriseURN},
 		"userName": userName, "title": title, "active": true, "externalId": strings.Split(userName, "@")[0],
-		"name":   map[string]any{"givenName": strings.ToUpper(userName[:1]) + userName[1:3], "familyName": "Doe"},
-		"emails": []any{map[string]any{"type": "work", "value": userName, "primary": true}},
+		"name":                  map[string]any{"givenName": strings.ToUpper(userName[:1]) + userName[1:3], "familyName": "Doe"},
+		"emails":                []any{map[string]any{"type": "work", "value": userName, "primary": true}},
 		provision.EnterpriseURN: ent,
 	})
 	return u["id"].(string)
