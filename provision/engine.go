@@ -1131,7 +1131,9 @@ func (r *run) deletions(ctx context.Context, res ReadResult) error {
 			continue
 		}
 		var gone []*Link
-		err := r.Store.UnseenLinks(ctx, r.jobID, kind, "\x00none", func(l *Link) error {
+		// Every link: no cycle is named "*" (a NUL byte, as before, is
+		// refused by PostgreSQL in a text parameter).
+		err := r.Store.UnseenLinks(ctx, r.jobID, kind, "*", func(l *Link) error {
 			if !present[l.SourceID] {
 				gone = append(gone, l)
 			}
