@@ -1107,7 +1107,9 @@ func (r *run) remove(ctx context.Context, l *Link, kind Kind, sourceID string) o
 	e.Steps = append(e.Steps, Step{Name: "action", Status: Success, Detail: strings.ToLower(string(action)) + "d in the target"})
 	r.count(action, Success)
 	if action == Disable {
-		cp.State, cp.Failures, cp.Error = Disabled, 0, ""
+		// No source hash: should the object come back to the source
+		// unchanged, the next cycle must look at it and enable it again.
+		cp.State, cp.Failures, cp.Error, cp.SourceHash = Disabled, 0, "", ""
 		return outcome{link: &cp, entry: e, action: action}
 	}
 	return outcome{entry: e, action: action, link: &Link{Kind: kind, SourceID: sourceID, State: "deleted"}}
