@@ -1021,7 +1021,9 @@ func (r *run) resolveManagers(ctx context.Context) error {
 			// the user did not change in the source.
 			if retry[m.managerID] {
 				m.link.SourceHash = ""
+				mu.Lock()
 				put = append(put, m.link)
+				mu.Unlock()
 			}
 			continue
 		}
