@@ -1004,6 +1004,7 @@ func (r *run) resolveManagers(ctx context.Context) error {
 		ids = append(ids, m.managerID)
 	}
 	targets := map[string]string{}
+	retry := map[string]bool{} // managers whose create failed: a later cycle may create them
 	for i := 0; i < len(ids); i += batchSize {
 		links, err := r.Store.Links(ctx, r.jobID, User, ids[i:min(i+batchSize, len(ids))])
 		if err != nil {
@@ -1012,6 +1013,8 @@ func (r *run) resolveManagers(ctx context.Context) error {
 		for id, l := range links {
 			if l.TargetID != "" && l.State == Active {
 				targets[id] = l.TargetID
+			} else if l.TargetID == "" && l.Failures > 0 {
+				retry[id] = true
 			}
 		}
 	}
@@ -1023,7 +1026,17 @@ func (r *run) resolveManagers(ctx context.Context) error {
 	for _, m := range r.managers {
 		tid, ok := targets[m.managerID]
 		if !ok {
-			continue // the manager is not provisioned (out of scope, failed): nothing to point at
+			// The manager is not provisioned (out of scope, failed):
+			// nothing to point at. If its create failed, the next cycle
+			// retries it, and must look at this user again then, though
+			// the user did not change in the source.
+			if retry[m.managerID] {
+				m.link.SourceHash = ""
+				mu.Lock()
+				put = append(put, m.link)
+				mu.Unlock()
+			}
+			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
@@ -1035,6 +1048,7 @@ func (r *run) resolveManagers(ctx context.Context) error {
 				e.Status, e.Error = Failure, err.Error()
 				e.Steps = []Step{{Name: "action", Status: Failure, Detail: "setting the manager: " + err.Error()}}
 				m.link.SourceHash, m.link.Failures, m.link.Error = "", m.link.Failures+1, err.Error()
+				r.count(Update, Failure)
 			} else {
 				e.Status = Success
 				e.Steps = []Step{{Name: "action", Status: Success, Detail: "manager set to " + tid}}
@@ -1111,7 +1125,9 @@ func (r *run) remove(ctx context.Context, l *Link, kind Kind, sourceID string) o
 	e.Steps = append(e.Steps, Step{Name: "action", Status: Success, Detail: strings.ToLower(string(action)) + "d in the target"})
 	r.count(action, Success)
 	if action == Disable {
-		cp.State, cp.Failures, cp.Error = Disabled, 0, ""
+		// No source hash: should the object come back to the source
+		// unchanged, the next cycle must look at it and enable it again.
+		cp.State, cp.Failures, cp.Error, cp.SourceHash = Disabled, 0, "", ""
 		return outcome{link: &cp, entry: e, action: action}
 	}
 	return outcome{entry: e, action: action, link: &Link{Kind: kind, SourceID: sourceID, State: deleted}}
@@ -1135,7 +1151,9 @@ func (r *run) deletions(ctx context.Context, res ReadResult) error {
 			continue
 		}
 		var gone []*Link
-		err := r.Store.UnseenLinks(ctx, r.jobID, kind, "\x00none", func(l *Link) error {
+		// Every link: no cycle is named "*" (a NUL byte, as before, is
+		// refused by PostgreSQL in a text parameter).
+		err := r.Store.UnseenLinks(ctx, r.jobID, kind, "*", func(l *Link) error {
 			if !present[l.SourceID] {
 				gone = append(gone, l)
 			}

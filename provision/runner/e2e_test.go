@@ -172,6 +172,13 @@ const header = "id,userPrincipalName,givenName,surname,jobTitle,mail,department,
 
 func newFixture(t *testing.T, rows string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, rows, "")
+}
+
+// newFixtureWith is newFixture with more of the job definition: extra is
+// inserted as JSON members, such as `"on_delete": "disable"`.
+func newFixtureWith(t *testing.T, rows, extra string) *fixture {
+	t.Helper()
 	tg := startTarget(t)
 	state := openDB(t)
 	_, _, org := bootstrap(t, state)
@@ -183,7 +190,7 @@ func newFixture(t *testing.T, rows string) *fixture {
 	f.engine = &provision.Engine{Store: state, Holder: "test"}
 	f.r = &runner.Runner{Store: state, Sealer: sealer, Engine: f.engine}
 	def := fmt.Sprintf(`{"name": "hr", "source": {"type": "file", "path": %q, "groups_column": "groups"},
-		"target": {"url": %q, "token": %q, "concurrency": 4}}`, f.csv, tg.url, tg.token)
+		"target": {"url": %q, "token": %q, "concurrency": 4}%s}`, f.csv, tg.url, tg.token, extra)
 	j, err := provision.LoadJob(strings.NewReader(def), "job.json", dir)
 	if err != nil {
 		t.Fatal(err)
