@@ -170,6 +170,14 @@ type report struct {
 	Summary *provision.Summary
 	VmHWMKB int64
 	Wall    time.Duration // Run, in the engine process
+	Phases  []phase
+	Waits   map[string]timing
+}
+
+// phase is when a phase of the cycle started, from the start of Run.
+type phase struct {
+	Name string
+	At   time.Duration
 }
 
 func bench(users, groups, concurrency int, profile, dir string) error {
@@ -256,7 +264,23 @@ func bench(users, groups, concurrency int, profile, dir string) error {
 
 	objects := users + groups + users // users, groups and memberships, as Entra counts objects in scope
 	for _, name := range []string{"initial", "no-change"} {
+		var pf *os.File
+		if profile != "" {
+			// The target's CPU profile: this process serves it.
+			if pf, err = os.Create(filepath.Join(profile, "target-cpu-"+name+".pprof")); err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(pf)
+		}
+		var tu0 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &tu0)
 		rep, ru, wall, err := child(stateDir, org, name, profile)
+		var tu1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &tu1)
+		if pf != nil {
+			pprof.StopCPUProfile()
+			pf.Close()
+		}
 		if err != nil {
 			return fmt.Errorf("%s cycle: %w", name, err)
 		}
@@ -288,6 +312,22 @@ func bench(users, groups, concurrency int, profile, dir string) error {
 		var parts []string
 		for _, k := range keys {
 			parts = append(parts, fmt.Sprintf("%s %d", k, reqs[k]))
+		}
+		fmt.Printf("target process: %v user CPU, %v system CPU\n",
+			time.Duration(tu1.Utime.Nano()-tu0.Utime.Nano()).Round(time.Millisecond), time.Duration(tu1.Stime.Nano()-tu0.Stime.Nano()).Round(time.Millisecond))
+		var ph []string
+		for i, p := range rep.Phases {
+			end := rep.Wall
+			if i+1 < len(rep.Phases) {
+				end = rep.Phases[i+1].At
+			}
+			ph = append(ph, fmt.Sprintf("%s %v", p.Name, (end-p.At).Round(time.Millisecond)))
+		}
+		fmt.Printf("phases:         %s\n", strings.Join(ph, ", "))
+		fmt.Printf("engine waited (summed over its workers):\n")
+		for _, k := range sortedByTotal(rep.Waits) {
+			w := rep.Waits[k]
+			fmt.Printf("  %-26s %7d calls %10v total %9v mean\n", k, w.Calls, w.Total.Round(time.Millisecond), (w.Total / time.Duration(w.Calls)).Round(time.Microsecond))
 		}
 		fmt.Printf("target got:     %d requests, %d writes (%s); %.0f requests/s\n", total, writes, strings.Join(parts, ", "), float64(total)/rep.Wall.Seconds())
 	}
@@ -329,8 +369,32 @@ func runEngine(stateDir, org, cycle, profile string) error {
 		return err
 	}
 	defer db.Close()
+	// The cycle as runner.Run starts it, with the store and the target
+	// behind timers (the engine's code is unchanged).
+	tm := &timings{}
+	store := timedStore{StateStore: db, t: tm}
 	sealer, _ := provision.NewSealer(sealKey())
-	r := &runner.Runner{Store: db, Sealer: sealer, Engine: &provision.Engine{Store: db, Holder: "provbench"}}
+	r := &runner.Runner{Store: db, Sealer: sealer}
+	rec, j, err := r.Load(ctx, org, jobName)
+	if err != nil {
+		return err
+	}
+	src, err := r.Source(j)
+	if err != nil {
+		return err
+	}
+	tgt, err := r.Target(j)
+	if err != nil {
+		return err
+	}
+	eng := &provision.Engine{Store: store, Holder: "provbench"}
+	var phases []phase
+	t0 := time.Now()
+	progress := func(p provision.Progress) {
+		if len(phases) == 0 || phases[len(phases)-1].Name != p.Phase {
+			phases = append(phases, phase{Name: p.Phase, At: time.Since(t0)})
+		}
+	}
 	var stopHeap func() error
 	if profile != "" {
 		f, err := os.Create(filepath.Join(profile, "cpu-"+cycle+".pprof"))
@@ -343,8 +407,9 @@ func runEngine(stateDir, org, cycle, profile string) error {
 		defer f.Close()
 		stopHeap = peakHeap(filepath.Join(profile, "heap-"+cycle+".pprof"))
 	}
-	t0 := time.Now()
-	s, err := r.Run(ctx, org, jobName, runner.RunOptions{})
+	phases = append(phases, phase{Name: "users", At: 0})
+	t0 = time.Now()
+	s, err := eng.Run(ctx, provision.Cycle{Record: rec, Job: j, Source: src, Target: timedTarget{tgt, tm}, Progress: progress})
 	wall := time.Since(t0)
 	if profile != "" {
 		pprof.StopCPUProfile()
@@ -356,7 +421,7 @@ func runEngine(stateDir, org, cycle, profile string) error {
 		return err
 	}
 	s.Samples = nil
-	return json.NewEncoder(os.Stdout).Encode(report{Summary: s, VmHWMKB: vmHWM(), Wall: wall})
+	return json.NewEncoder(os.Stdout).Encode(report{Summary: s, VmHWMKB: vmHWM(), Wall: wall, Phases: phases, Waits: tm.snapshot()})
 }
 
 // peakHeap samples the heap every second and keeps a heap profile taken
