@@ -40,7 +40,7 @@ func (t *timings) add(name string, start time.Time) {
 	x.Total += d
 }
 
-// lines returns "name: calls, total, mean" lines, largest total first.
+// snapshot returns a copy of the timings by name.
 func (t *timings) snapshot() map[string]timing {
 	t.mu.Lock()
 	defer t.mu.Unlock()
