@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -200,6 +202,10 @@ type run struct {
 	changed   map[string]bool // users whose target state changed: their groups' memberships need a look
 	managers  []managerRef
 	groupObjs []Object
+	// batchMgr maps the managers of the batch of users being processed to
+	// their target ids, for those already provisioned: their reports get
+	// the manager in the same request that creates or updates them.
+	batchMgr map[string]string
 	// memberCheck holds the links of the groups processed in this cycle,
 	// whose memberships the member phase compares with the source.
 	memberCheck map[string]*Link
@@ -392,11 +398,12 @@ func (r *run) processBatch(ctx context.Context, kind Kind, objs []Object) error 
 		return err
 	}
 	outs := make([]outcome, len(objs))
-	workers := r.job.Target.Concurrency
-	if workers <= 0 {
-		workers = 8
+	if kind == User {
+		if r.batchMgr, err = r.managerTargets(ctx, objs); err != nil {
+			return err
+		}
 	}
-	sem := make(chan struct{}, workers)
+	sem := make(chan struct{}, r.job.concurrency())
 	var wg sync.WaitGroup
 	for i := range objs {
 		if err := ctx.Err(); err != nil {
@@ -447,20 +454,71 @@ func (r *run) processBatch(ctx context.Context, kind Kind, objs []Object) error 
 func (r *run) sourceHash(o Object) string {
 	members := append([]string(nil), o.Members...)
 	sort.Strings(members)
-	b, _ := json.Marshal(struct {
-		F string
-		A map[string]any
-		M []string
-		S bool
-	}{r.fp, o.Attrs, members, r.assigned[o.ID]})
+	b := appendString(make([]byte, 0, 512), r.fp)
+	b = appendValue(b, o.Attrs)
+	b = appendValue(b, members)
+	if r.assigned[o.ID] {
+		b = append(b, 'A')
+	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:16])
+}
+
+// appendValue writes a JSON-typed value in a form in which different
+// values never read the same: a type tag, then lengths before contents,
+// and maps in key order. It is what sourceHash hashes, several times
+// cheaper than encoding JSON, which the no-change cycle of a large
+// directory spends most of its time on otherwise.
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return append(b, 'n')
+	case string:
+		return appendString(append(b, 's'), v)
+	case json.Number:
+		return appendString(append(b, 'd'), string(v))
+	case float64:
+		return appendString(append(b, 'd'), strconv.FormatFloat(v, 'g', -1, 64))
+	case bool:
+		if v {
+			return append(b, 't')
+		}
+		return append(b, 'f')
+	case []string:
+		b = binary.AppendUvarint(append(b, '['), uint64(len(v)))
+		for _, e := range v {
+			b = appendString(b, e)
+		}
+		return b
+	case []any:
+		b = binary.AppendUvarint(append(b, '['), uint64(len(v)))
+		for _, e := range v {
+			b = appendValue(b, e)
+		}
+		return b
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = binary.AppendUvarint(append(b, '{'), uint64(len(v)))
+		for _, k := range keys {
+			b = appendValue(appendString(b, k), v[k])
+		}
+		return b
+	}
+	return appendString(append(b, '?'), fmt.Sprintf("%T %v", v, v))
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 // process decides and does what one source object needs.
 func (r *run) process(ctx context.Context, o Object, l *Link) outcome {
 	r.mu.Lock()
-	r.seen[o.Kind][o.ID] = true
+	r.seen[o.Kind][strings.Clone(o.ID)] = true // not a slice of the source's whole record
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
@@ -734,13 +792,19 @@ func (p *pass) matchOrCreate(ctx context.Context, m *mapped) outcome {
 	}
 	p.step("match", Success, "no object in the target matches: creating one")
 	doc := document(p.obj.Kind, m.values)
+	exported := m.values
+	mgr := p.managerTarget(m, nil)
 	if p.obj.Kind == User {
 		doc["active"] = true
+		if mgr != "" {
+			setManager(doc, mgr)
+			exported = withManager(m.values, m.manager)
+		}
 	} else {
 		doc["members"] = []any{}
 	}
 	if p.c.DryRun {
-		p.link.Exported = mustJSON(m.values)
+		p.link.Exported = mustJSON(exported)
 		return p.finishSample(Create, m, m.values)
 	}
 	created, err := p.c.Target.Create(ctx, resourceType(p.obj.Kind), doc, func(ctx context.Context) (scimclient.Resource, error) {
@@ -752,11 +816,13 @@ func (p *pass) matchOrCreate(ctx context.Context, m *mapped) outcome {
 	}
 	p.link.TargetID = created.ID()
 	p.link.State = Active
-	p.link.Exported = mustJSON(m.values)
+	p.link.Exported = mustJSON(exported)
 	p.link.SourceHash = p.hash
 	p.step("action", Success, "created %s", created.ID())
 	p.markChanged()
-	p.queueManager(m, nil)
+	if mgr == "" {
+		p.queueManager(m, nil)
+	}
 	return p.finish(Create, Success, p.modified(m, m.values))
 }
 
@@ -789,6 +855,11 @@ func (p *pass) update(ctx context.Context, m *mapped, current scimclient.Resourc
 	for k, v := range m.values {
 		exported[k] = v
 	}
+	mgr := p.managerTarget(m, before)
+	if mgr != "" {
+		ops = append(ops, scimclient.PatchOp{Op: "replace", Path: managerPath, Value: map[string]any{"value": mgr}})
+		exported[managerPath] = m.manager
+	}
 	wasMatched := current != nil
 	if len(ops) == 0 {
 		p.step("action", Skipped, "already in sync (RedundantExport)")
@@ -811,7 +882,11 @@ func (p *pass) update(ctx context.Context, m *mapped, current scimclient.Resourc
 		p.markChanged()
 	}
 	p.link.State, p.link.Exported, p.link.SourceHash = Active, mustJSON(exported), p.hash
-	p.queueManager(m, before)
+	if mgr == "" {
+		p.queueManager(m, before)
+	} else {
+		changes = withManager(changes, mgr)
+	}
 	return p.finish(Update, Success, p.modified(m, changes))
 }
 
@@ -910,13 +985,86 @@ func (p *pass) markChanged() {
 	p.mu.Unlock()
 }
 
+// managerPath is the enterprise manager attribute.
+const managerPath = EnterpriseURN + ":manager"
+
+// managerTargets returns the target ids of the managers of a batch of
+// users, for the managers already provisioned; the manager mapping must be
+// a direct one for them to be known before mapping (an expression's
+// managers are set in the manager phase).
+func (r *run) managerTargets(ctx context.Context, objs []Object) (map[string]string, error) {
+	src := ""
+	for _, m := range r.users {
+		if m.path.isManager() && m.Source != "" {
+			src = m.Source
+		}
+	}
+	if src == "" {
+		return nil, nil
+	}
+	var ids []string
+	for _, o := range objs {
+		if id, ok := o.Attrs[src].(string); ok && id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	links, err := r.Store.Links(ctx, r.jobID, User, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(links))
+	for id, l := range links {
+		if l.TargetID != "" && l.State == Active {
+			out[id] = l.TargetID
+		}
+	}
+	return out, nil
+}
+
+// managerTarget returns the target id to set as the object's manager now:
+// when the mapped manager changed since before (what was exported) and is
+// already provisioned. "" leaves it to the manager phase, or to nothing.
+func (p *pass) managerTarget(m *mapped, before map[string]any) string {
+	if p.obj.Kind != User || m.manager == "" {
+		return ""
+	}
+	if prev, _ := before[managerPath].(string); prev == m.manager {
+		return ""
+	}
+	return p.batchMgr[m.manager]
+}
+
+// setManager puts the manager reference into a create's document.
+func setManager(doc map[string]any, targetID string) {
+	ext, _ := doc[EnterpriseURN].(map[string]any)
+	if ext == nil {
+		ext = map[string]any{}
+		doc[EnterpriseURN] = ext
+		doc["schemas"] = append(doc["schemas"].([]any), EnterpriseURN)
+	}
+	ext["manager"] = map[string]any{"value": targetID}
+}
+
+// withManager returns a copy of values with the manager attribute set.
+func withManager(values map[string]any, manager string) map[string]any {
+	out := make(map[string]any, len(values)+1)
+	for k, v := range values {
+		out[k] = v
+	}
+	out[managerPath] = manager
+	return out
+}
+
 // queueManager remembers a user whose manager must be set once every user
 // exists in the target.
 func (p *pass) queueManager(m *mapped, before map[string]any) {
 	if p.obj.Kind != User || m.manager == "" {
 		return
 	}
-	mgrKey := EnterpriseURN + ":manager"
+	mgrKey := managerPath
 	if prev, _ := before[mgrKey].(string); prev == m.manager {
 		var exported map[string]any
 		if json.Unmarshal(p.link.Exported, &exported) == nil && exported != nil {
@@ -999,31 +1147,41 @@ func (r *run) resolveManagers(ctx context.Context) error {
 	if len(r.managers) == 0 || r.c.DryRun {
 		return nil
 	}
-	ids := make([]string, 0, len(r.managers))
-	for _, m := range r.managers {
+	// A batch at a time, so that the links and log entries held in memory
+	// stay bounded however many managers changed.
+	for i := 0; i < len(r.managers); i += batchSize {
+		if err := r.resolveManagerBatch(ctx, r.managers[i:min(i+batchSize, len(r.managers))]); err != nil {
+			return err
+		}
+	}
+	r.managers = nil
+	return nil
+}
+
+func (r *run) resolveManagerBatch(ctx context.Context, batch []managerRef) error {
+	ids := make([]string, 0, len(batch))
+	for _, m := range batch {
 		ids = append(ids, m.managerID)
 	}
 	targets := map[string]string{}
 	retry := map[string]bool{} // managers whose create failed: a later cycle may create them
-	for i := 0; i < len(ids); i += batchSize {
-		links, err := r.Store.Links(ctx, r.jobID, User, ids[i:min(i+batchSize, len(ids))])
-		if err != nil {
-			return err
-		}
-		for id, l := range links {
-			if l.TargetID != "" && l.State == Active {
-				targets[id] = l.TargetID
-			} else if l.TargetID == "" && l.Failures > 0 {
-				retry[id] = true
-			}
+	links, err := r.Store.Links(ctx, r.jobID, User, ids)
+	if err != nil {
+		return err
+	}
+	for id, l := range links {
+		if l.TargetID != "" && l.State == Active {
+			targets[id] = l.TargetID
+		} else if l.TargetID == "" && l.Failures > 0 {
+			retry[id] = true
 		}
 	}
 	var put []*Link
 	var entries []*LogEntry
 	var mu sync.Mutex
-	sem := make(chan struct{}, max(r.job.Target.Concurrency, 1))
+	sem := make(chan struct{}, r.job.concurrency())
 	var wg sync.WaitGroup
-	for _, m := range r.managers {
+	for _, m := range batch {
 		tid, ok := targets[m.managerID]
 		if !ok {
 			// The manager is not provisioned (out of scope, failed):
@@ -1048,7 +1206,6 @@ func (r *run) resolveManagers(ctx context.Context) error {
 				e.Status, e.Error = Failure, err.Error()
 				e.Steps = []Step{{Name: "action", Status: Failure, Detail: "setting the manager: " + err.Error()}}
 				m.link.SourceHash, m.link.Failures, m.link.Error = "", m.link.Failures+1, err.Error()
-				r.count(Update, Failure)
 			} else {
 				e.Status = Success
 				e.Steps = []Step{{Name: "action", Status: Success, Detail: "manager set to " + tid}}
@@ -1174,7 +1331,7 @@ func (r *run) deletions(ctx context.Context, res ReadResult) error {
 func (r *run) removeBatch(ctx context.Context, kind Kind, links []*Link) error {
 	outs := make([]outcome, len(links))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(r.job.Target.Concurrency, 1))
+	sem := make(chan struct{}, r.job.concurrency())
 	for i, l := range links {
 		sem <- struct{}{}
 		wg.Add(1)

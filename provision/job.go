@@ -296,6 +296,15 @@ func (j *Job) Interval() time.Duration {
 // Enabled reports whether `roster serve` runs the job on its schedule.
 func (j *Job) Enabled() bool { return j.Schedule.Enabled == nil || *j.Schedule.Enabled }
 
+// concurrency is the number of requests the job keeps in flight to the
+// target: Target.Concurrency, or 8.
+func (j *Job) concurrency() int {
+	if j.Target.Concurrency > 0 {
+		return j.Target.Concurrency
+	}
+	return 8
+}
+
 // GroupsEnabled reports whether the job provisions groups.
 func (j *Job) GroupsEnabled() bool { return j.Target.Groups == nil || *j.Target.Groups }
 

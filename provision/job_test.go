@@ -236,3 +236,24 @@ func TestDiffAndPaths(t *testing.T) {
 func envForTest() expr.Env {
 	return expr.Env{Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
 }
+
+// TestHashEncoding: values that differ never encode the same, so a change
+// always changes the source hash.
+func TestHashEncoding(t *testing.T) {
+	vals := []any{
+		map[string]any{"a": "bc"}, map[string]any{"ab": "c"}, []any{"a", "b"}, []any{"ab"}, "1", json.Number("1"),
+		true, "true", nil, "", []any{}, map[string]any{}, []any{nil}, map[string]any{"a": nil},
+		map[string]any{"a": []any{"b", "c"}}, map[string]any{"a": []any{"b"}, "c": nil},
+	}
+	seen := map[string]int{}
+	for i, v := range vals {
+		k := string(appendValue(nil, v))
+		if j, ok := seen[k]; ok {
+			t.Errorf("%#v and %#v encode the same", vals[j], v)
+		}
+		seen[k] = i
+	}
+	if string(appendValue(nil, map[string]any{"x": "1", "y": "2"})) != string(appendValue(nil, map[string]any{"y": "2", "x": "1"})) {
+		t.Error("map order changes the encoding")
+	}
+}
