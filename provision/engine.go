@@ -202,6 +202,8 @@ type run struct {
 	changed   map[string]bool // users whose target state changed: their groups' memberships need a look
 	managers  []managerRef
 	groupObjs []Object
+	// pending receives the outcome of storing the last batch (processBatch).
+	pending chan error
 	// batchMgr maps the managers of the batch of users being processed to
 	// their target ids, for those already provisioned: their reports get
 	// the manager in the same request that creates or updates them.
@@ -299,6 +301,9 @@ func (r *run) run(ctx context.Context) (*Summary, error) {
 	if err == nil {
 		err = flush()
 	}
+	if ferr := r.flush(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the source: %w", err)
 	}
@@ -313,6 +318,9 @@ func (r *run) run(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 		r.progress("groups")
+	}
+	if err := r.flush(); err != nil {
+		return nil, err
 	}
 	r.progress("members")
 	if err := r.members(ctx); err != nil {
@@ -437,6 +445,20 @@ func (r *run) processBatch(ctx context.Context, kind Kind, objs []Object) error 
 	if r.c.DryRun {
 		return nil
 	}
+	// The batch is stored while the next one is processed: the target,
+	// not the state store, should set the pace. One batch at a time is in
+	// flight, so memory stays bounded and a failure surfaces a batch late.
+	if err := r.flush(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.save(ctx, kind, put, drop, entries) }()
+	r.pending = done
+	return nil
+}
+
+// save stores a processed batch's links and log entries.
+func (r *run) save(ctx context.Context, kind Kind, put []*Link, drop []string, entries []*LogEntry) error {
 	if err := r.Store.PutLinks(ctx, r.jobID, put); err != nil {
 		return err
 	}
@@ -447,6 +469,18 @@ func (r *run) processBatch(ctx context.Context, kind Kind, objs []Object) error 
 		return r.Store.AppendLog(ctx, entries)
 	}
 	return nil
+}
+
+// flush waits for the batch being stored, if any. The phases that read or
+// change links of earlier batches (managers, members, deletions) start
+// after it.
+func (r *run) flush() error {
+	if r.pending == nil {
+		return nil
+	}
+	err := <-r.pending
+	r.pending = nil
+	return err
 }
 
 // sourceHash fingerprints what decides an object's fate: the job's

@@ -17,33 +17,56 @@ func (r *run) members(ctx context.Context) error {
 	if !r.job.GroupsEnabled() {
 		return nil
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(r.job.Target.Concurrency, 1))
-	errs := make(chan error, 1)
+	var todo []Object
 	for _, g := range r.groupObjs {
-		l := r.memberCheck[g.ID]
-		if l == nil || l.TargetID == "" || l.State != Active {
-			continue
+		if l := r.memberCheck[g.ID]; l != nil && l.TargetID != "" && l.State == Active {
+			todo = append(todo, g)
 		}
+	}
+	// Groups a batch at a time: their links and log entries are stored in
+	// one transaction each per batch, not per group.
+	for i := 0; i < len(todo); i += batchSize {
+		if err := r.memberBatch(ctx, todo[i:min(i+batchSize, len(todo))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) memberBatch(ctx context.Context, groups []Object) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var put []*Link
+	var entries []*LogEntry
+	var first error
+	sem := make(chan struct{}, r.job.concurrency())
+	for _, g := range groups {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := r.groupMembers(ctx, g, l); err != nil {
-				select {
-				case errs <- err:
-				default:
-				}
+			l, e, err := r.groupMembers(ctx, g, r.memberCheck[g.ID])
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			if l != nil {
+				put = append(put, l)
+			}
+			if e != nil {
+				entries = append(entries, e)
 			}
 		}()
 	}
 	wg.Wait()
-	select {
-	case err := <-errs:
-		return err
-	default:
-		return nil
+	if first != nil || r.c.DryRun {
+		return first
 	}
+	if err := r.Store.PutLinks(ctx, r.jobID, put); err != nil {
+		return err
+	}
+	return r.Store.AppendLog(ctx, entries)
 }
 
 // targetIDs returns the target ids of the given source objects, users or
@@ -69,14 +92,16 @@ func (r *run) targetIDs(ctx context.Context, ids []string, activeOnly bool) (map
 	return out, nil
 }
 
-func (r *run) groupMembers(ctx context.Context, g Object, gl *Link) error {
+// groupMembers brings one group's members up to date and returns its link
+// and log entry to store.
+func (r *run) groupMembers(ctx context.Context, g Object, gl *Link) (*Link, *LogEntry, error) {
 	desired, err := r.targetIDs(ctx, g.Members, true)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	exported := map[string]bool{}
 	if err := r.Store.ExportedMembers(ctx, r.jobID, g.ID, func(m string) error { exported[m] = true; return nil }); err != nil {
-		return err
+		return nil, nil, err
 	}
 	var add, remove []string
 	for id := range desired {
@@ -93,14 +118,11 @@ func (r *run) groupMembers(ctx context.Context, g Object, gl *Link) error {
 	// Members that left: their target ids, where they still have one.
 	goneTargets, err := r.targetIDs(ctx, gone, false)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	remove = gone
 	if len(add) == 0 && len(remove) == 0 {
-		if r.c.DryRun {
-			return nil
-		}
-		return r.Store.PutLinks(ctx, r.jobID, []*Link{gl})
+		return gl, nil, nil
 	}
 	if r.c.DryRun {
 		r.mu.Lock()
@@ -109,7 +131,7 @@ func (r *run) groupMembers(ctx context.Context, g Object, gl *Link) error {
 				Values: map[string]any{"members added": len(add), "members removed": len(remove)}})
 		}
 		r.mu.Unlock()
-		return nil
+		return nil, nil, nil
 	}
 	entry := &LogEntry{JobID: r.jobID, Cycle: r.cycle, Time: r.now(), Kind: Group, SourceID: g.ID, TargetID: gl.TargetID, Action: Update, Status: Success}
 	added, removed := 0, 0
@@ -148,21 +170,15 @@ func (r *run) groupMembers(ctx context.Context, g Object, gl *Link) error {
 	entry.Steps = []Step{{Name: "action", Status: Success, Detail: fmt.Sprintf("members: %d added, %d removed", added, removed)}}
 	if failure != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		entry.Status, entry.Error = Failure, failure.Error()
 		entry.Steps = append(entry.Steps, Step{Name: "action", Status: Failure, Detail: "changing members: " + failure.Error()})
 		cp := *gl
 		cp.SourceHash, cp.Failures, cp.Error = "", cp.Failures+1, failure.Error()
-		if err := r.Store.PutLinks(ctx, r.jobID, []*Link{&cp}); err != nil {
-			return err
-		}
 		r.count(Update, Failure)
-	} else {
-		if err := r.Store.PutLinks(ctx, r.jobID, []*Link{gl}); err != nil {
-			return err
-		}
-		r.count(Update, Success)
+		return &cp, entry, nil
 	}
-	return r.Store.AppendLog(ctx, []*LogEntry{entry})
+	r.count(Update, Success)
+	return gl, entry, nil
 }
