@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -68,13 +69,68 @@ type TargetDef struct {
 // Endpoint is a SCIM server and how to authenticate to it: a bearer token
 // or OAuth 2.0 client credentials. Token and ClientSecret are secrets:
 // sealed in the store, never printed.
+//
+// A job file kept in version control should not hold the secrets
+// themselves: TokenEnv and TokenFile (ClientSecretEnv, ClientSecretFile)
+// name an environment variable or a file to read them from when the job
+// is stored. They are resolved by LoadJob and never stored.
 type Endpoint struct {
-	URL          string `json:"url,omitempty"`
-	Token        string `json:"token,omitempty"`
-	TokenURL     string `json:"token_url,omitempty"`
-	ClientID     string `json:"client_id,omitempty"`
-	ClientSecret string `json:"client_secret,omitempty"`
-	Scope        string `json:"scope,omitempty"`
+	URL              string `json:"url,omitempty"`
+	Token            string `json:"token,omitempty"`
+	TokenEnv         string `json:"token_env,omitempty"`
+	TokenFile        string `json:"token_file,omitempty"`
+	TokenURL         string `json:"token_url,omitempty"`
+	ClientID         string `json:"client_id,omitempty"`
+	ClientSecret     string `json:"client_secret,omitempty"`
+	ClientSecretEnv  string `json:"client_secret_env,omitempty"`
+	ClientSecretFile string `json:"client_secret_file,omitempty"`
+	Scope            string `json:"scope,omitempty"`
+}
+
+// resolveSecrets reads the secrets that TokenEnv, TokenFile,
+// ClientSecretEnv and ClientSecretFile name into Token and ClientSecret,
+// and forgets the names. Relative files are in dir.
+func (e *Endpoint) resolveSecrets(field, dir string, getenv func(string) string) error {
+	for _, s := range []struct {
+		name      string
+		dst       *string
+		env, file *string
+	}{
+		{"token", &e.Token, &e.TokenEnv, &e.TokenFile},
+		{"client_secret", &e.ClientSecret, &e.ClientSecretEnv, &e.ClientSecretFile},
+	} {
+		given := 0
+		for _, v := range []string{*s.dst, *s.env, *s.file} {
+			if v != "" {
+				given++
+			}
+		}
+		if given > 1 {
+			return fmt.Errorf("%s: give one of %s, %s_env and %s_file", field, s.name, s.name, s.name)
+		}
+		switch {
+		case *s.env != "":
+			v := getenv(*s.env)
+			if v == "" {
+				return fmt.Errorf("%s.%s_env: the environment variable %s is empty or not set", field, s.name, *s.env)
+			}
+			*s.dst = v
+		case *s.file != "":
+			path := *s.file
+			if !filepath.IsAbs(path) && dir != "" {
+				path = filepath.Join(dir, path)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("%s.%s_file: %w", field, s.name, err)
+			}
+			if *s.dst = strings.TrimSpace(string(b)); *s.dst == "" {
+				return fmt.Errorf("%s.%s_file: %s is empty", field, s.name, path)
+			}
+		}
+		*s.env, *s.file = "", ""
+	}
+	return nil
 }
 
 // ScopeDef selects the source objects the job provisions.
@@ -185,7 +241,12 @@ func LoadJob(r io.Reader, name, dir string) (*Job, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	j, err := DecodeJob(data)
+	j, err := decodeJob(data, func(j *Job) error {
+		if err := j.Source.Endpoint.resolveSecrets("source", dir, os.Getenv); err != nil {
+			return err
+		}
+		return j.Target.Endpoint.resolveSecrets("target", dir, os.Getenv)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -198,13 +259,21 @@ func LoadJob(r io.Reader, name, dir string) (*Job, error) {
 }
 
 // DecodeJob decodes and validates a job from JSON.
-func DecodeJob(data []byte) (*Job, error) {
+func DecodeJob(data []byte) (*Job, error) { return decodeJob(data, nil) }
+
+// decodeJob decodes a job, lets prepare complete it, and validates it.
+func decodeJob(data []byte, prepare func(*Job) error) (*Job, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	var j Job
 	if err := dec.Decode(&j); err != nil {
 		return nil, err
+	}
+	if prepare != nil {
+		if err := prepare(&j); err != nil {
+			return nil, err
+		}
 	}
 	if err := j.Validate(); err != nil {
 		return nil, err
@@ -280,7 +349,7 @@ func (e *Endpoint) validate(field string) error {
 	case oauth && (e.TokenURL == "" || e.ClientID == "" || e.ClientSecret == ""):
 		return fmt.Errorf("%s: OAuth client credentials need token_url, client_id and client_secret", field)
 	case !oauth && e.Token == "":
-		return fmt.Errorf("%s: needs a token, or OAuth client credentials (token_url, client_id, client_secret)", field)
+		return fmt.Errorf("%s: needs a token (token, token_env or token_file), or OAuth client credentials (token_url, client_id, client_secret)", field)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package provision
 import (
 	"encoding/json"
 	"github.com/roster-scim/roster/expr"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -255,5 +257,33 @@ func TestHashEncoding(t *testing.T) {
 	}
 	if string(appendValue(nil, map[string]any{"x": "1", "y": "2"})) != string(appendValue(nil, map[string]any{"y": "2", "x": "1"})) {
 		t.Error("map order changes the encoding")
+	}
+}
+
+func TestSecretsFromEnvAndFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ROSTER_TEST_TARGET_TOKEN", "from-env")
+	load := func(target string) (*Job, error) {
+		return LoadJob(strings.NewReader(`{"name": "hr", "source": {"type": "file", "path": "u.csv"}, "target": `+target+`}`), "job.json", dir)
+	}
+	j, err := load(`{"url": "https://x.example", "token_env": "ROSTER_TEST_TARGET_TOKEN"}`)
+	if err != nil || j.Target.Token != "from-env" || j.Target.TokenEnv != "" {
+		t.Errorf("token_env: %+v, %v", j, err)
+	}
+	j, err = load(`{"url": "https://x.example", "token_url": "https://x.example/token", "client_id": "c", "client_secret_file": "secret.txt"}`)
+	if err != nil || j.Target.ClientSecret != "from-file" || j.Target.ClientSecretFile != "" {
+		t.Errorf("client_secret_file: %+v, %v", j, err)
+	}
+	for target, want := range map[string]string{
+		`{"url": "https://x.example", "token": "t", "token_env": "ROSTER_TEST_TARGET_TOKEN"}`: "give one of token, token_env and token_file",
+		`{"url": "https://x.example", "token_env": "ROSTER_TEST_UNSET_VARIABLE"}`:             "ROSTER_TEST_UNSET_VARIABLE is empty or not set",
+		`{"url": "https://x.example", "token_file": "missing.txt"}`:                           "target.token_file",
+	} {
+		if _, err := load(target); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", target, err, want)
+		}
 	}
 }
