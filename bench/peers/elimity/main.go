@@ -27,11 +27,12 @@ func main() {
 	addr := flag.String("addr", envOr("ELIMITY_ADDR", "127.0.0.1:0"), "listen address (env ELIMITY_ADDR); port 0 picks a free port")
 	token := flag.String("token", os.Getenv("ELIMITY_TOKEN"), "static bearer token required on every request (env ELIMITY_TOKEN); empty disables the check")
 	base := flag.String("base", envOr("ELIMITY_BASE", "/scim/v2"), "path prefix the SCIM endpoints are served under (env ELIMITY_BASE)")
+	stringValues := flag.Bool("allow-string-values", true, "schema.SetAllowStringValues: accept \"True\"/\"False\" and numeric strings, the switch the library documents for Microsoft's client")
 	flag.Parse()
 
 	// The library documents this switch for Microsoft's client, which sends
 	// booleans (and numbers) as strings, e.g. "active": "False".
-	schema.SetAllowStringValues(true)
+	schema.SetAllowStringValues(*stringValues)
 
 	users := newStore("userName")
 	groups := newStore("")
