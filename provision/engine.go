@@ -49,6 +49,9 @@ type Cycle struct {
 	Job    *Job
 	Source Source
 	Target Target
+	// Restart clears the watermark first, once the lease is held: an
+	// initial cycle (roster job restart).
+	Restart bool
 	// DryRun computes what the cycle would do, reading the source and
 	// querying the target for matches, and writes nothing anywhere.
 	DryRun bool
@@ -231,6 +234,12 @@ func (e *Engine) newRun(ctx context.Context, c Cycle) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Restart && !c.DryRun {
+		if err := e.Store.ResetWatermark(ctx, c.Record.ID); err != nil {
+			return nil, err
+		}
+		st.Watermark = ""
+	}
 	r := &run{
 		Engine: e, c: c, job: c.Job, jobID: c.Record.ID, users: um, groups: gm,
 		fp: c.Job.Fingerprint(), state: st, started: e.now(),
@@ -336,9 +345,13 @@ func (r *run) run(ctx context.Context) (*Summary, error) {
 	}
 	st := r.state
 	st.Running, st.Finished, st.Counts = false, r.now(), r.sum.Counts
-	// A watermark is kept back while objects failed, so that an
-	// incremental source delivers them again in the next cycle.
-	if r.sum.Counts.Failed == 0 || res.Full {
+	// An incremental source's watermark is kept back while objects failed,
+	// so that it delivers them again in the next cycle (for a failed
+	// initial cycle: everything, which costs no request for the objects
+	// already done, their hashes match). A snapshot source (a file)
+	// delivers everything every cycle anyway.
+	_, incremental := r.c.Source.(IDLister)
+	if r.sum.Counts.Failed == 0 || (res.Full && !incremental) {
 		st.Watermark = res.Watermark
 		if st.Watermark == "" {
 			st.Watermark = r.cycle // a source without watermarks: still, the initial cycle is done
@@ -563,9 +576,11 @@ func (r *run) process(ctx context.Context, o Object, l *Link) outcome {
 	if o.Deleted {
 		return r.remove(ctx, l, o.Kind, o.ID)
 	}
-	// An initial cycle (the first, or after roster job restart) looks at
-	// every object; later ones skip what did not change in the source.
-	if !r.initial && l != nil && l.SourceHash == hash && l.Failures == 0 && !r.dirtyGroup(o) {
+	// An object whose source data, assignment and job settings (all in
+	// the hash) are as when it was last done needs nothing: its mapped
+	// values would be what was exported. This holds in an initial cycle
+	// too (after roster job restart, or continuing a cut one).
+	if l != nil && l.SourceHash == hash && l.Failures == 0 && !r.dirtyGroup(o) {
 		r.mu.Lock()
 		r.sum.Unchanged++
 		r.mu.Unlock()
@@ -894,12 +909,14 @@ func (p *pass) update(ctx context.Context, m *mapped, current scimclient.Resourc
 		ops = append(ops, scimclient.PatchOp{Op: "replace", Path: managerPath, Value: map[string]any{"value": mgr}})
 		exported[managerPath] = m.manager
 	}
-	wasMatched := current != nil
+	// A link that was not active (just matched, or left pending by a
+	// failed update) becomes a member of its groups now.
+	becomesActive := current != nil || p.link.State != Active
 	if len(ops) == 0 {
 		p.step("action", Skipped, "already in sync (RedundantExport)")
 		p.link.State, p.link.Exported, p.link.SourceHash = Active, mustJSON(exported), p.hash
 		p.link.Failures, p.link.Error = 0, ""
-		if wasMatched {
+		if becomesActive {
 			p.markChanged()
 		}
 		p.queueManager(m, before)
@@ -912,7 +929,7 @@ func (p *pass) update(ctx context.Context, m *mapped, current scimclient.Resourc
 		return p.fail("action", err)
 	}
 	p.step("action", Success, "updated %d attributes", len(ops))
-	if reenable || wasMatched {
+	if reenable || becomesActive {
 		p.markChanged()
 	}
 	p.link.State, p.link.Exported, p.link.SourceHash = Active, mustJSON(exported), p.hash

@@ -66,8 +66,20 @@ func (r *Runner) Save(ctx context.Context, orgID string, j *provision.Job, repla
 	case err == nil && !replace:
 		return nil, roster.Errorf(roster.ECONFLICT, "a job named %q exists; update it with --replace, or delete it first", j.Name)
 	case err == nil:
+		prev, perr := r.Sealer.OpenJob(old.Definition)
 		old.Definition, old.Enabled, old.Updated = def, j.Enabled(), now
-		return old, r.Store.UpdateJob(ctx, old)
+		if err := r.Store.UpdateJob(ctx, old); err != nil {
+			return nil, err
+		}
+		// New mappings, scope or matching apply to every object, as Entra
+		// starts over when they change: an incremental source must read
+		// everything again, not only what changes from now on.
+		if perr != nil || prev.Fingerprint() != j.Fingerprint() || prev.GroupsEnabled() != j.GroupsEnabled() {
+			if err := r.Store.ResetWatermark(ctx, old.ID); err != nil {
+				return nil, err
+			}
+		}
+		return old, nil
 	case roster.ErrorCode(err) != roster.ENOTFOUND:
 		return nil, err
 	}
@@ -148,12 +160,7 @@ func (r *Runner) run(ctx context.Context, rec *provision.JobRecord, j *provision
 		return nil, err
 	}
 	defer tgt.Close()
-	if opt.Restart && !opt.DryRun {
-		if err := r.Store.ResetWatermark(ctx, rec.ID); err != nil {
-			return nil, err
-		}
-	}
-	return r.Engine.Run(ctx, provision.Cycle{Record: rec, Job: j, Source: src, Target: tgt, DryRun: opt.DryRun, Progress: opt.Progress})
+	return r.Engine.Run(ctx, provision.Cycle{Record: rec, Job: j, Source: src, Target: tgt, Restart: opt.Restart, DryRun: opt.DryRun, Progress: opt.Progress})
 }
 
 // Test sends a job's target the probes of Entra's Test Connection.
@@ -169,6 +176,10 @@ func (r *Runner) Test(ctx context.Context, orgID, name string) ([]scimclient.Che
 	defer c.Close()
 	return c.TestConnection(ctx), nil
 }
+
+// retryInterrupted is how soon the scheduler runs again a job whose last
+// cycle did not complete.
+const retryInterrupted = 5 * time.Minute
 
 // Schedule runs every enabled job of every organization on its interval
 // until ctx ends: a job is due when its last cycle finished an interval
@@ -227,14 +238,21 @@ func (r *Runner) due(ctx context.Context, rec *provision.JobRecord) bool {
 	if err != nil {
 		return false
 	}
-	if st.Running || st.Finished.IsZero() {
-		return true
+	if st.Started.IsZero() {
+		return true // never ran
 	}
 	j, err := r.Sealer.OpenJob(rec.Definition)
 	if err != nil {
 		return false
 	}
-	return !r.now().Before(st.Started.Add(j.Interval()))
+	wait := j.Interval()
+	if st.Running {
+		// Interrupted, or failed with an error (a bad file, a source or
+		// target down): try again soon, but not at every check, so that a
+		// broken job does not read its whole source every 30 seconds.
+		wait = min(wait, retryInterrupted)
+	}
+	return !r.now().Before(st.Started.Add(wait))
 }
 
 func (r *Runner) scheduled(ctx context.Context, rec *provision.JobRecord) {
