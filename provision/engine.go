@@ -1370,6 +1370,9 @@ func (r *run) deletions(ctx context.Context, res ReadResult) error {
 		if err != nil {
 			return err
 		}
+		if gone, err = r.confirmGone(ctx, kind, gone); err != nil {
+			return err
+		}
 		for i := 0; i < len(gone); i += batchSize {
 			if err := r.removeBatch(ctx, kind, gone[i:min(i+batchSize, len(gone))]); err != nil {
 				return err
@@ -1377,6 +1380,43 @@ func (r *run) deletions(ctx context.Context, res ReadResult) error {
 		}
 	}
 	return nil
+}
+
+// confirmGone keeps, of the links a listing did not return, those whose
+// object the source confirms is gone, when it can look objects up
+// (Confirmer). An object it still has, or cannot tell about, is left
+// alone this cycle.
+func (r *run) confirmGone(ctx context.Context, kind Kind, gone []*Link) ([]*Link, error) {
+	c, ok := r.c.Source.(Confirmer)
+	if !ok || len(gone) == 0 {
+		return gone, nil
+	}
+	keep := make([]bool, len(gone))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, r.job.concurrency())
+	for i, l := range gone {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			exists, err := c.Exists(ctx, kind, l.SourceID)
+			if err != nil && ctx.Err() == nil {
+				r.logger().Warn("provision: cannot confirm a deletion in the source; not deleting this cycle", "job", r.job.Name, "kind", kind, "source_id", l.SourceID, "err", err)
+			}
+			keep[i] = err == nil && !exists
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := gone[:0]
+	for i, l := range gone {
+		if keep[i] {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }
 
 func (r *run) removeBatch(ctx context.Context, kind Kind, links []*Link) error {

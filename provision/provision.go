@@ -72,6 +72,14 @@ type IDLister interface {
 	ListIDs(ctx context.Context, kind Kind, emit func(id string) error) error
 }
 
+// Confirmer is implemented by sources that can look one object up. The
+// engine asks before deleting an object that a listing did not return:
+// paging by offset can skip an object while the source changes under the
+// pages, and a skipped object must not be deleted in the target.
+type Confirmer interface {
+	Exists(ctx context.Context, kind Kind, id string) (bool, error)
+}
+
 // Link ties a source object to its target object for one job: Entra's
 // connector data store. It outlives restarts; only deleting the job, or
 // the object, removes it.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roster-scim/roster/provision"
+	"github.com/roster-scim/roster/provision/scimclient"
 )
 
 // Lister lists a SCIM server's resources: the engine's SCIM client. List
@@ -43,8 +44,9 @@ type SCIM struct {
 }
 
 var (
-	_ provision.Source   = (*SCIM)(nil)
-	_ provision.IDLister = (*SCIM)(nil)
+	_ provision.Source    = (*SCIM)(nil)
+	_ provision.Confirmer = (*SCIM)(nil)
+	_ provision.IDLister  = (*SCIM)(nil)
 )
 
 // NewSCIM returns a SCIM source that reads through l.
@@ -106,6 +108,29 @@ func (s *SCIM) Read(ctx context.Context, since string, emit func(provision.Objec
 }
 
 // ListIDs lists the id of every object of kind.
+// Getter is what Exists needs of the Lister: the engine's SCIM client
+// has it.
+type Getter interface {
+	Get(ctx context.Context, resourceType, id string, excludedAttributes ...string) (scimclient.Resource, error)
+}
+
+// Exists reports whether the source still has an object, by GET: 404
+// means gone. Without a Getter it answers false, trusting the listing.
+func (s *SCIM) Exists(ctx context.Context, kind provision.Kind, id string) (bool, error) {
+	g, ok := s.l.(Getter)
+	if !ok {
+		return false, nil
+	}
+	_, err := g.Get(ctx, string(kind)+"s", id, "members")
+	switch {
+	case err == nil:
+		return true, nil
+	case scimclient.IsNotFound(err):
+		return false, nil
+	}
+	return false, err
+}
+
 func (s *SCIM) ListIDs(ctx context.Context, kind provision.Kind, emit func(id string) error) error {
 	return s.list(ctx, kind, "", []string{"id"}, func(res map[string]any) error {
 		id, err := resourceID(kind, res)
