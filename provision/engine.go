@@ -205,6 +205,9 @@ type run struct {
 	changed   map[string]bool // users whose target state changed: their groups' memberships need a look
 	managers  []managerRef
 	groupObjs []Object
+	// heldUsers are the links of users whose source hash waits for the
+	// manager and member phases (see process).
+	heldUsers []*Link
 	// pending receives the outcome of storing the last batch (processBatch).
 	pending chan error
 	// batchMgr maps the managers of the batch of users being processed to
@@ -333,6 +336,9 @@ func (r *run) run(ctx context.Context) (*Summary, error) {
 	}
 	r.progress("members")
 	if err := r.members(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.releaseUsers(ctx); err != nil {
 		return nil, err
 	}
 	r.progress("deletions")
@@ -592,7 +598,7 @@ func (r *run) process(ctx context.Context, o Object, l *Link) outcome {
 	}}
 	if l != nil {
 		cp := *l
-		p.link = &cp
+		p.link, p.existed = &cp, true
 	} else {
 		p.link = &Link{Kind: o.Kind, SourceID: o.ID, State: Pending}
 	}
@@ -605,6 +611,18 @@ func (r *run) process(ctx context.Context, o Object, l *Link) outcome {
 		// looks at the group again.
 		r.mu.Lock()
 		r.memberCheck[o.ID] = out.link
+		r.mu.Unlock()
+		held := *out.link
+		held.SourceHash = ""
+		out.link = &held
+	}
+	if o.Kind == User && p.hold && out.link != nil && p.entry.Status != Failure && !r.c.DryRun {
+		// Likewise a user whose manager is set in the manager phase, or
+		// whose change of state its groups must follow in the member
+		// phase: its hash is stored after them (releaseUsers), so that a
+		// cycle cut short before then looks at it again.
+		r.mu.Lock()
+		r.heldUsers = append(r.heldUsers, out.link)
 		r.mu.Unlock()
 		held := *out.link
 		held.SourceHash = ""
@@ -666,6 +684,9 @@ type pass struct {
 	hash  string
 	link  *Link
 	entry *LogEntry
+	// existed reports that the object was linked before this cycle; hold,
+	// that its source hash must wait for a later phase (see process).
+	existed, hold bool
 }
 
 func (p *pass) step(name string, s Status, format string, a ...any) {
@@ -1031,6 +1052,9 @@ func (p *pass) markChanged() {
 	if p.obj.Kind != User {
 		return
 	}
+	// A user new to the job needs no hold: its groups list it as new
+	// members, so their own hashes changed.
+	p.hold = p.hold || p.existed
 	p.mu.Lock()
 	p.changed[p.obj.ID] = true
 	p.mu.Unlock()
@@ -1124,6 +1148,7 @@ func (p *pass) queueManager(m *mapped, before map[string]any) {
 		}
 		return
 	}
+	p.hold = true
 	p.mu.Lock()
 	p.managers = append(p.managers, managerRef{link: p.link, managerID: m.manager})
 	p.mu.Unlock()
@@ -1275,10 +1300,30 @@ func (r *run) resolveManagerBatch(ctx context.Context, batch []managerRef) error
 		}(m)
 	}
 	wg.Wait()
-	if err := r.Store.PutLinks(ctx, r.jobID, put); err != nil {
+	// The users stay held (releaseUsers stores their hashes): what is
+	// stored now is the manager in Exported.
+	held := make([]*Link, len(put))
+	for i, l := range put {
+		cp := *l
+		cp.SourceHash = ""
+		held[i] = &cp
+	}
+	if err := r.Store.PutLinks(ctx, r.jobID, held); err != nil {
 		return err
 	}
 	return r.Store.AppendLog(ctx, entries)
+}
+
+// releaseUsers stores the source hashes of the users held back until the
+// manager and member phases were done.
+func (r *run) releaseUsers(ctx context.Context) error {
+	for i := 0; i < len(r.heldUsers); i += batchSize {
+		if err := r.Store.PutLinks(ctx, r.jobID, r.heldUsers[i:min(i+batchSize, len(r.heldUsers))]); err != nil {
+			return err
+		}
+	}
+	r.heldUsers = nil
+	return nil
 }
 
 // deleted marks, in an outcome, a link to forget: its object was deleted
