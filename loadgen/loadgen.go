@@ -35,7 +35,10 @@
 //	delete_user                   5   DELETE /Users/{id} of a user the mix created, expects 204
 //
 // Each request is one sample of its operation (a Test Connection is two
-// requests). A response with another status is an error of that operation,
+// requests). An operation that has nothing to work on sends another
+// instead: delete_user with no user of the mix left creates one,
+// remove_members without members adds some, add_members to a group that
+// holds every user probes a membership. A response with another status is an error of that operation,
 // bucketed by status code ("transport" when no response came, "body" when
 // the status was right but the body was not, such as a Test Connection
 // that found a user); the mix keeps running.
@@ -708,7 +711,8 @@ func (c *client) run(ctx context.Context, op Op, st *[numOps]stats) {
 		}
 		g.mu.Unlock()
 		if n == 0 {
-			return // every user is in the group
+			c.run(ctx, OpMembershipProbe, st) // every user is in the group
+			return
 		}
 		var ids [memberBatch]string
 		for i := range n {
@@ -725,22 +729,28 @@ func (c *client) run(ctx context.Context, op Op, st *[numOps]stats) {
 		}
 		g.mu.Unlock()
 	case OpRemoveMembers:
-		g := r.randomGroup(rng)
+		// A group the mix created has no members until add_members
+		// gives it some: look at a few groups for members to remove.
+		var g *group
 		var idx [memberBatch]int32
 		n := 0
-		g.mu.Lock()
-		for u, state := range g.state {
-			if state == member {
-				g.state[u] = removing
-				idx[n] = u
-				if n++; n == memberBatch {
-					break
+		for tries := 0; n == 0 && tries < 8; tries++ {
+			g = r.randomGroup(rng)
+			g.mu.Lock()
+			for u, state := range g.state {
+				if state == member {
+					g.state[u] = removing
+					idx[n] = u
+					if n++; n == memberBatch {
+						break
+					}
 				}
 			}
+			g.mu.Unlock()
 		}
-		g.mu.Unlock()
 		if n == 0 {
-			return // the next add_members gives it members
+			c.run(ctx, OpAddMembers, st) // no members anywhere yet
+			return
 		}
 		var ids [memberBatch]string
 		for i := range n {
