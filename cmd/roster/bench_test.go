@@ -34,7 +34,7 @@ func TestBenchUsage(t *testing.T) {
 			}
 		})
 	}
-	if code, out, _ := run(t, "bench", "--help"); code != 0 || !strings.Contains(out, "-members-per-group") {
+	if code, _, errs := run(t, "bench", "--help"); code != 0 || !strings.Contains(errs, "-members-per-group") {
 		t.Fatalf("bench --help: exit %d", code)
 	}
 }
