@@ -93,6 +93,8 @@ type Config struct {
 // Op names an operation of the mix; the names are the keys of a report.
 type Op int
 
+// The operations of the mix, in the order of Weights and of a report's
+// table.
 const (
 	OpTestConnection Op = iota
 	OpMatchUserName

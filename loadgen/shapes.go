@@ -6,7 +6,7 @@ import (
 )
 
 // The request bodies below are the shapes Microsoft Entra ID's provisioning
-// service sends (see docs/benchmarks.md and the Entra wire reference): the
+// service sends: the
 // POST of a user with the core and enterprise schemas, the POST of a group
 // without members carrying Microsoft's ADSCIM schema URN, PATCHes in the
 // default dialect (capitalised ops, one op per attribute, booleans as
