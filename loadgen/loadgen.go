@@ -26,7 +26,7 @@
 //	create_user                   6   POST /Users, expects 201
 //	patch_user_default           20   PATCH /Users/{id}, default dialect, expects 200 or 204
 //	patch_user_flag               8   PATCH /Users/{id}, aadOptscim062020 dialect, expects 200 or 204
-//	disable_user                  5   PATCH /Users/{id} active "False", expects 200 or 204
+//	disable_user                  5   PATCH /Users/{id} active "False" or false, dialects in turn, expects 200 or 204
 //	create_group                  1   POST /Groups, expects 201
 //	add_members                   8   PATCH /Groups/{id}, 10 members in one Add, expects 200 or 204
 //	remove_members                4   PATCH /Groups/{id}, 10 current members, both dialects in turn, expects 200 or 204
@@ -253,19 +253,20 @@ type user struct{ id, userName, externalID string }
 
 // runner holds a run's shared state.
 type runner struct {
-	cfg      Config
-	base     string
-	client   *http.Client
-	getHdr   http.Header // shared, read-only: the transport never writes them
-	bodyHdr  http.Header
-	users    []user
-	groupsMu sync.RWMutex
-	groups   []*group
-	mixMu    sync.Mutex
-	mixUsers []string // users the mix created and has not deleted
-	seq      atomic.Int64
-	gseq     atomic.Int64
-	rmSeq    atomic.Int64 // alternates remove_members between the dialects
+	cfg        Config
+	base       string
+	client     *http.Client
+	getHdr     http.Header // shared, read-only: the transport never writes them
+	bodyHdr    http.Header
+	users      []user
+	groupsMu   sync.RWMutex
+	groups     []*group
+	mixMu      sync.Mutex
+	mixUsers   []string // users the mix created and has not deleted
+	seq        atomic.Int64
+	gseq       atomic.Int64
+	rmSeq      atomic.Int64 // alternates remove_members between the dialects
+	disableSeq atomic.Int64 // and disable_user
 }
 
 var prefixRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
@@ -686,7 +687,11 @@ func (c *client) run(ctx context.Context, op Op, st *[numOps]stats) {
 		c.do(ctx, s, "PATCH", "/Users/"+u.id, patchFlagBody(make([]byte, 0, 512), rng.IntN(1000)), 200, 204)
 	case OpDisableUser:
 		u := r.users[rng.IntN(len(r.users))]
-		c.do(ctx, s, "PATCH", "/Users/"+u.id, []byte(disableBody), 200, 204)
+		body := disableBody
+		if r.disableSeq.Add(1)%2 == 0 {
+			body = disableFlagBody
+		}
+		c.do(ctx, s, "PATCH", "/Users/"+u.id, []byte(body), 200, 204)
 	case OpCreateGroup:
 		name := r.cfg.Prefix + " mix group " + strconv.FormatInt(r.gseq.Add(1), 10)
 		if _, ok := c.do(ctx, s, "POST", "/Groups", groupBody(make([]byte, 0, 256), name, string(appendGUID(c.b[:0], rng))), 201, 201); ok {

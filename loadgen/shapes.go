@@ -142,6 +142,9 @@ func patchFlagBody(b []byte, r int) []byte {
 // disableBody is Entra's default disable: active as the string "False".
 const disableBody = schemaPatch + `{"op":"Replace","path":"active","value":"False"}]}`
 
+// disableFlagBody is the aadOptscim062020 disable: a JSON boolean.
+const disableFlagBody = schemaPatch + `{"op":"replace","path":"active","value":false}]}`
+
 // addMembersBody is Entra's batched member add: one Add op with a value
 // array.
 func addMembersBody(b []byte, ids []string) []byte {

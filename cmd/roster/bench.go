@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -27,7 +28,9 @@ report has, per operation and overall, requests per second, p50, p95 and p99
 latency and the errors by status; --json prints it as one document.
 
 At the end the run deletes every user and group it created (also after
-Ctrl-C), unless --keep. Its objects carry a run prefix, so runs never collide.
+Ctrl-C, which prints the report so far and exits 1), unless --keep. Its objects
+carry a run prefix, so runs never collide. Errors of the server are in the
+report, not in the exit code; a wrong URL or token exits 1 before the preload.
 
 Pass the token in ROSTER_BENCH_TOKEN rather than --token: a flag is visible
 to every user of the machine in its process list. It is never printed.`
@@ -76,9 +79,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		err = enc.Encode(rep)
+	} else {
+		err = printBench(stdout, rep)
 	}
-	return printBench(stdout, rep)
+	if err == nil && rep.Interrupted {
+		// The report covers what ran; a script must not take it for a
+		// whole run.
+		err = errors.New("interrupted: the report covers the part of the run before the signal")
+	}
+	return err
 }
 
 // printBench prints a report for people: the preload, the mix per
