@@ -310,10 +310,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, o := range rep.Preload.Ops {
 		rep.Server.Behaved = rep.Server.Behaved && o.ErrorCount() == 0
 	}
-	if err != nil {
-		return rep, err
-	}
-	return rep, nil
+	return rep, err
 }
 
 func (c *Config) check() error {
@@ -521,6 +518,9 @@ func (r *runner) preload(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("test connection to %s: no response", redact(r.cfg.URL))
 		}
 		return fmt.Errorf("test connection to %s: status %d (a wrong token answers 401, a wrong tenant URL 404)", redact(r.cfg.URL), status)
+	}
+	if c.totalResults() != 0 {
+		st[OpTestConnection].fail("body") // found a user named by a random GUID
 	}
 
 	r.progress("preload: %d users, %d groups, %d members per group, %d in flight", r.cfg.Users, r.cfg.Groups, r.cfg.MembersPerGroup, r.cfg.Concurrency)
