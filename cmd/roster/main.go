@@ -47,6 +47,7 @@ Commands:
   scope   evaluate a scoping filter against an object's attributes
   expr    evaluate an attribute-mapping expression against an object's attributes
   job     create, run and inspect provisioning jobs (push a directory into a SCIM app)
+  bench   load any SCIM 2.0 endpoint with Entra's request mix and report throughput and latency
   help    show help for a command
 
 Admin commands work on a data directory (--data) or on a running server
@@ -81,6 +82,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = runExpr(rest, stdout, stderr)
 	case "job":
 		err = runJob(ctx, rest, stdout, stderr, getenv)
+	case "bench":
+		err = runBench(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 {
 			return Run(ctx, []string{rest[0], "--help"}, stdout, stderr, getenv)
