@@ -711,8 +711,10 @@ func (p *pass) do(ctx context.Context) outcome {
 	if p.obj.Kind == Group {
 		ms = p.groups
 	}
-	create := p.link.TargetID == ""
-	m, err := ms.apply(p.obj.Attrs, expr.Env{Now: p.Now}, p.isTaken(ctx), create)
+	// The values of an update, and of matching: without the create-only
+	// mappings and the defaults, which apply to a create alone (a matched
+	// object is not created).
+	m, err := p.mapValues(ctx, ms, false)
 	if errors.Is(err, errSkipObject) {
 		p.step("action", Skipped, "%v", err)
 		p.link.SourceHash = p.hash
@@ -721,10 +723,14 @@ func (p *pass) do(ctx context.Context) outcome {
 	if err != nil {
 		return p.fail("scope", err)
 	}
-	if create {
-		return p.matchOrCreate(ctx, m)
+	if p.link.TargetID == "" {
+		return p.matchOrCreate(ctx, ms, m)
 	}
 	return p.update(ctx, m, nil)
+}
+
+func (p *pass) mapValues(ctx context.Context, ms mappingSet, create bool) (*mapped, error) {
+	return ms.apply(p.obj.Attrs, expr.Env{Now: p.Now}, p.isTaken(ctx), create)
 }
 
 // inScope applies the job's scope: assignment, the source's own
@@ -801,6 +807,9 @@ func quote(s string) string {
 	return string(b)
 }
 
+// errNoMatchValue: no matching attribute has a value to query.
+var errNoMatchValue = errors.New("no matching attribute has a value")
+
 // matchers returns the matching attributes in precedence order.
 func (p *pass) matchers() []Match {
 	if p.obj.Kind == Group {
@@ -845,13 +854,21 @@ func (p *pass) find(ctx context.Context, m *mapped) (scimclient.Resource, string
 		}
 	}
 	if tried == 0 {
-		return nil, "", errors.New("no matching attribute has a value (ImportSkipped): map a value to " + p.matchers()[0].Target)
+		return nil, "", fmt.Errorf("%w (ImportSkipped): map a value to %s", errNoMatchValue, p.matchers()[0].Target)
 	}
 	return nil, "no match", nil
 }
 
-func (p *pass) matchOrCreate(ctx context.Context, m *mapped) outcome {
+func (p *pass) matchOrCreate(ctx context.Context, ms mappingSet, m *mapped) outcome {
 	found, how, err := p.find(ctx, m)
+	if errors.Is(err, errNoMatchValue) {
+		// The matching attribute has only a create-only mapping: match
+		// on the values a create would send.
+		var mc *mapped
+		if mc, err = p.mapValues(ctx, ms, true); err == nil {
+			found, how, err = p.find(ctx, mc)
+		}
+	}
 	if err != nil {
 		return p.fail("match", err)
 	}
@@ -861,6 +878,13 @@ func (p *pass) matchOrCreate(ctx context.Context, m *mapped) outcome {
 		return p.update(ctx, m, found)
 	}
 	p.step("match", Success, "no object in the target matches: creating one")
+	if m, err = p.mapValues(ctx, ms, true); err != nil {
+		if errors.Is(err, errSkipObject) {
+			p.link.SourceHash = p.hash
+			return p.finish(Skip, Skipped, nil)
+		}
+		return p.fail("action", err)
+	}
 	doc := document(p.obj.Kind, m.values)
 	exported := m.values
 	mgr := p.managerTarget(m, nil)
