@@ -205,6 +205,9 @@ type run struct {
 	changed   map[string]bool // users whose target state changed: their groups' memberships need a look
 	managers  []managerRef
 	groupObjs []Object
+	// gone maps the users disabled in this cycle to their target ids:
+	// leaveGroups takes them out of the groups the cycle did not look at.
+	gone map[string]string
 	// heldUsers are the links of users whose source hash waits for the
 	// manager and member phases (see process).
 	heldUsers []*Link
@@ -343,6 +346,9 @@ func (r *run) run(ctx context.Context) (*Summary, error) {
 	}
 	r.progress("deletions")
 	if err := r.deletions(ctx, res); err != nil {
+		return nil, err
+	}
+	if err := r.leaveGroups(ctx); err != nil {
 		return nil, err
 	}
 	r.sum.Duration = r.now().Sub(r.started)
@@ -702,6 +708,12 @@ func (p *pass) do(ctx context.Context) outcome {
 		p.step("scope", Skipped, "%s", why)
 		if p.link.TargetID != "" && p.link.State == Active {
 			return p.disable(ctx, why)
+		}
+		if p.obj.Kind == User && p.link.TargetID != "" && p.link.State == Disabled && !p.c.DryRun {
+			// Already disabled, and looked at again (its hash was held: a
+			// cut cycle may not have taken it out of its groups yet).
+			p.markChanged()
+			p.deactivated(p.obj.ID, p.link.TargetID)
 		}
 		p.link.SourceHash = p.hash
 		return p.finish(Skip, Skipped, nil)
@@ -1069,6 +1081,7 @@ func (p *pass) disable(ctx context.Context, why string) outcome {
 	p.step("action", Success, "disabled: %s", why)
 	p.link.State, p.link.SourceHash = Disabled, p.hash
 	p.markChanged()
+	p.deactivated(p.obj.ID, p.link.TargetID)
 	return p.finish(Disable, Success, map[string]any{"active": false})
 }
 
@@ -1405,6 +1418,7 @@ func (r *run) remove(ctx context.Context, l *Link, kind Kind, sourceID string) o
 		// No source hash: should the object come back to the source
 		// unchanged, the next cycle must look at it and enable it again.
 		cp.State, cp.Failures, cp.Error, cp.SourceHash = Disabled, 0, "", ""
+		r.deactivated(sourceID, l.TargetID)
 		return outcome{link: &cp, entry: e, action: action}
 	}
 	return outcome{entry: e, action: action, link: &Link{Kind: kind, SourceID: sourceID, State: deleted}}

@@ -182,3 +182,72 @@ func (r *run) groupMembers(ctx context.Context, g Object, gl *Link) (*Link, *Log
 	r.count(Update, Success)
 	return gl, entry, nil
 }
+
+// deactivated records a user disabled in the target in this cycle.
+func (r *run) deactivated(sourceID, targetID string) {
+	if r.c.DryRun {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone == nil {
+		r.gone = map[string]string{}
+	}
+	r.gone[sourceID] = targetID
+}
+
+// leaveGroups takes the users disabled in this cycle out of the groups
+// that still list them in the target but that the member phase did not look
+// at: with an incremental source, a user's disabling does not make the
+// source return its groups. The exported memberships tell which groups.
+func (r *run) leaveGroups(ctx context.Context) error {
+	if !r.job.GroupsEnabled() || len(r.gone) == 0 {
+		return nil
+	}
+	var entries []*LogEntry
+	for sid, tid := range r.gone {
+		groups, err := r.Store.MemberOf(ctx, r.jobID, sid)
+		if err != nil {
+			return err
+		}
+		var todo []string
+		for _, g := range groups {
+			if r.memberCheck[g] == nil { // the member phase handled the others
+				todo = append(todo, g)
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		links, err := r.Store.Links(ctx, r.jobID, Group, todo)
+		if err != nil {
+			return err
+		}
+		for _, g := range todo {
+			l := links[g]
+			e := &LogEntry{JobID: r.jobID, Cycle: r.cycle, Time: r.now(), Kind: Group, SourceID: g, Action: Update, Status: Success,
+				Modified: map[string]any{"members removed": 1}}
+			if l != nil && l.TargetID != "" {
+				e.TargetID = l.TargetID
+				op := scimclient.PatchOp{Op: "remove", Path: fmt.Sprintf("members[value eq %s]", quote(tid))}
+				if err := r.c.Target.Patch(ctx, "Groups", l.TargetID, []scimclient.PatchOp{op}); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					e.Status, e.Error, e.Modified = Failure, err.Error(), nil
+					e.Steps = []Step{{Name: "action", Status: Failure, Detail: "removing disabled member " + sid + ": " + err.Error()}}
+					r.count(Update, Failure)
+					entries = append(entries, e)
+					continue // the membership stays recorded; the group's next change removes it
+				}
+			}
+			if err := r.Store.ChangeMembers(ctx, r.jobID, g, nil, []string{sid}); err != nil {
+				return err
+			}
+			e.Steps = []Step{{Name: "action", Status: Success, Detail: "removed disabled member " + sid}}
+			r.count(Update, Success)
+			entries = append(entries, e)
+		}
+	}
+	return r.Store.AppendLog(ctx, entries)
+}

@@ -264,6 +264,9 @@ type StateStore interface {
 	// table of their own, one row each, so that a group of 100,000 members
 	// costs one row per change, not a rewrite of the list.
 	ExportedMembers(ctx context.Context, jobID, groupSourceID string, fn func(memberSourceID string) error) error
+	// MemberOf returns the source IDs of the groups whose exported members
+	// include memberSourceID.
+	MemberOf(ctx context.Context, jobID, memberSourceID string) ([]string, error)
 	// ChangeMembers records members added to and removed from a group's
 	// export, in one transaction.
 	ChangeMembers(ctx context.Context, jobID, groupSourceID string, add, remove []string) error

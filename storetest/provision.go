@@ -455,6 +455,16 @@ func testProvisionMembers(f *provFixture) {
 	if got := f.members(j.ID, "nope"); len(got) != 0 {
 		f.t.Errorf("ExportedMembers of an unknown group = %v", got)
 	}
+	// MemberOf: the groups of one member, of this job only.
+	if got, err := f.State.MemberOf(f.ctx, j.ID, add[5]); err != nil || !slices.Equal(got, []string{"g2"}) {
+		f.t.Errorf("MemberOf(%s) = %v, %v; want [g2] (removed from g1, g1 of the other job not counted)", add[5], got, err)
+	}
+	if got, err := f.State.MemberOf(f.ctx, j.ID, add[600]); err != nil || !slices.Equal(got, []string{"g1"}) {
+		f.t.Errorf("MemberOf(%s) = %v, %v; want [g1]", add[600], got, err)
+	}
+	if got, err := f.State.MemberOf(f.ctx, j.ID, "nobody"); err != nil || len(got) != 0 {
+		f.t.Errorf("MemberOf(nobody) = %v, %v", got, err)
+	}
 
 	// fn may write between pages; its error stops the walk.
 	n := 0

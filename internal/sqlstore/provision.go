@@ -376,6 +376,17 @@ func (s *Store) ExportedMembers(ctx context.Context, jobID, groupSourceID string
 	}
 }
 
+// MemberOf returns the groups whose exported members include a member,
+// through the provision_members_member index.
+func (s *Store) MemberOf(ctx context.Context, jobID, memberSourceID string) ([]string, error) {
+	return queryAll(ctx, s.r, s.q(`SELECT group_source_id FROM provision_members WHERE job_id = ? AND member_source_id = ? ORDER BY group_source_id`+s.d.ByteOrder),
+		[]any{jobID, memberSourceID}, func(row interface{ Scan(...any) error }) (string, error) {
+			var id string
+			err := row.Scan(&id)
+			return id, err
+		})
+}
+
 // ChangeMembers records members added to and removed from a group's
 // export, in one transaction. Additions are applied first, so a member in
 // both lists ends up not recorded: the engine then adds it again rather
