@@ -1068,7 +1068,10 @@ func getFold(m map[string]any, key string) any {
 // groups have no active).
 func (p *pass) disable(ctx context.Context, why string) outcome {
 	if p.obj.Kind == Group {
-		p.link.SourceHash = p.hash
+		// A group has no active: it stays in the target as it is, but the
+		// job stops managing its members and stops nesting it in others.
+		p.link.State, p.link.SourceHash = Disabled, p.hash
+		p.step("action", Skipped, "left as it is in the target; its members are no longer managed")
 		return p.finish(Skip, Skipped, nil)
 	}
 	if p.c.DryRun {
