@@ -32,7 +32,7 @@ type Config struct {
 	Database        string        // PostgreSQL URL; "" is the embedded SQLite store
 	NoMigrate       bool          // serve: do not apply PostgreSQL migrations at start
 	SecretKey       string        // ROSTER_SECRET_KEY(_FILE): seals provisioning jobs' secrets
-	JobsCheck       time.Duration // serve: how often the scheduler looks for due jobs; 30s when 0
+	JobsCheck       time.Duration // serve: how often the scheduler looks for due jobs; 30s when 0, none when negative
 	// Profiles are the built-in attribute profiles plus the files given
 	// with --profiles.
 	Profiles scim.ProfileSet

@@ -80,7 +80,7 @@ schedule:
 
 func TestJobCommands(t *testing.T) {
 	targetDir, tgt := initData(t)
-	addr := startServe(t, &Config{Data: targetDir, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json", JobsCheck: time.Hour})
+	addr := startServe(t, &Config{Data: targetDir, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json", JobsCheck: -1})
 	tenant := "http://" + addr + tgt.SCIMPath
 	stateDir, _ := initData(t)
 	jobFile := writeJob(t, tenant, tgt.Token)
@@ -193,7 +193,7 @@ func TestJobScheduled(t *testing.T) {
 // --server, since they run where the data is.
 func TestJobServer(t *testing.T) {
 	dir, res := initData(t)
-	addr := startServe(t, &Config{Data: dir, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json", JobsCheck: time.Hour})
+	addr := startServe(t, &Config{Data: dir, Addr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json", JobsCheck: -1})
 	tenant := "http://" + addr + res.SCIMPath
 	server := "http://" + addr
 	if code, _, errs := run(t, "job", "create", "--file", writeJob(t, tenant, res.Token), "--data", dir); code != 0 {
