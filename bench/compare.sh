@@ -16,6 +16,8 @@
 #   --concurrency C     requests in flight (default 16)
 #   --groups G, --members-per-group M   (default 10 and 100, roster bench's defaults)
 #   --servers LIST      subset/order of roster-sqlite,roster-postgres,elimity,scimmy,ceiling
+#   --match-duration S  seconds of match queries alone (bench/matchonly) after each mix, on
+#                       the users it preloaded; 0 skips them (default 10)
 #   --timeout S         limit of one run, preload included (default 300); a run cut
 #                       short during its preload shows as "preload cut at N users"
 #   --results DIR       keep the JSON reports (DIR/SIZE/SERVER.rN.json) and logs
@@ -30,7 +32,7 @@ set -euo pipefail
 
 sizes=10000,100000 duration=25 rounds=1 concurrency=16 groups=10 members=100
 servers=roster-sqlite,roster-postgres,elimity,scimmy,ceiling
-timeout_s=300 results="" profile=""
+timeout_s=300 match_duration=10 results="" profile=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2 ;;
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--members-per-group) members=$2 ;;
 	--servers) servers=$2 ;;
 	--timeout) timeout_s=${2%s} ;;
+	--match-duration) match_duration=${2%s} ;;
 	--results) results=$2 ;;
 	--profile) profile=$2 ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -83,7 +86,7 @@ log "building into $work"
 tags=()
 [ -z "$profile" ] || tags=(-tags pprof)
 (cd "$root" && go build "${tags[@]}" -o "$work/roster" ./cmd/roster && go build -o "$work/ceiling" ./bench/ceiling &&
-	go build -o "$work/compare" ./bench/compare)
+	go build -o "$work/compare" ./bench/compare && go build -o "$work/matchonly" ./bench/matchonly)
 (cd "$root/bench/peers/elimity" && go build -o "$work/elimity" .)
 case ,$servers, in *,scimmy,*) (cd "$root/bench/peers/scimmy" && npm ci --silent --no-audit --no-fund >/dev/null) ;; esac
 log "node $(node --version 2>/dev/null || echo missing), $(go version)"
@@ -188,6 +191,19 @@ for size in "${size_list[@]}"; do
 				wait "$ppid" 2>/dev/null || true
 			fi
 			[ $rc -eq 0 ] || log "$s: roster bench exited $rc (cut by --timeout ${timeout_s}s if 1 after a signal): $(tail -1 "$berr")"
+			prefix=$(sed -n 's/^ *"prefix": "\(.*\)".*/\1/p' "$json" | head -1)
+			if [ "$match_duration" != 0 ] && [ $rc -eq 0 ] && [ -n "$prefix" ]; then
+				mppid=""
+				if [ -n "$pprof_addr" ]; then
+					curl -sf -o "$profile/cpu-$s-$size.r$round.match.pprof" \
+						"http://$pprof_addr/debug/pprof/profile?seconds=$((match_duration > 3 ? match_duration - 2 : 1))" &
+					mppid=$!
+				fi
+				ROSTER_BENCH_TOKEN=$tok "$work/matchonly" -url "$url" -prefix "$prefix" -users "$size" \
+					-concurrency "$concurrency" -duration "${match_duration}s" >"${json%.json}.match.json" 2>>"$berr" ||
+					log "$s: matchonly failed: $(tail -1 "$berr")"
+				[ -z "$mppid" ] || wait "$mppid" || true
+			fi
 			cp "$work/server.err" "$results/$size/$s.r$round.server.err"
 			stop
 		done
@@ -195,5 +211,5 @@ for size in "${size_list[@]}"; do
 done
 log "all runs done in $(($(date +%s) - start_all))s"
 
-echo "roster bench --users SIZE --groups $groups --members-per-group $members --concurrency $concurrency --duration ${duration}s --keep; rounds $rounds; $(nproc) CPUs"
+echo "roster bench --users SIZE --groups $groups --members-per-group $members --concurrency $concurrency --duration ${duration}s --keep, then matchonly ${match_duration}s; rounds $rounds; $(nproc) CPUs"
 "$work/compare" -servers "$servers" "$results"

@@ -6,7 +6,8 @@
 //
 // Usage: go run ./bench/compare [-base roster-sqlite] [-ceiling ceiling] [-peers elimity,scimmy] DIR
 //
-// DIR holds SIZE/SERVER.rN.json (N = round); the servers are printed in
+// DIR holds SIZE/SERVER.rN.json (N = round) and, when bench/matchonly ran
+// after the mix, SIZE/SERVER.rN.match.json; the servers are printed in
 // the order of -servers, then any others by name. Numbers are the median
 // over the rounds; errors are summed over them.
 package main
@@ -38,6 +39,16 @@ type result struct {
 	errors  int64
 	count   uint64
 	failed  map[string]map[string]int64 // op → status → count, over rounds
+
+	alone, aloneP99 float64 // match queries alone (bench/matchonly), median; 0 when not run
+}
+
+// matchReport is what bench/matchonly prints.
+type matchReport struct {
+	Count  int              `json:"count"`
+	RPS    float64          `json:"rps"`
+	P99MS  float64          `json:"p99_ms"`
+	Errors map[string]int64 `json:"errors"`
 }
 
 func main() {
@@ -80,23 +91,28 @@ func run(w io.Writer, dir string, order []string, base, ceiling string, peers []
 		all[size] = res
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "USERS\tSERVER\tPRELOAD/S\tREQ/S\tx SQLITE\tP99 MS\tMATCH REQ/S\tx SQLITE\tMATCH P99\tERRORS\tERR %\t")
+	fmt.Fprintln(tw, "USERS\tSERVER\tPRELOAD/S\tREQ/S\tx SQLITE\tP99 MS\tMATCH REQ/S\tx SQLITE\tMATCH P99\tERRORS\tERR %\tMATCH ALONE\tx SQLITE\tALONE P99\t")
 	for _, size := range sizes {
 		res := all[size]
 		b := res[base]
 		for _, name := range names(res, order) {
 			r := res[name]
 			if r.cut == r.rounds {
-				fmt.Fprintf(tw, "%d\t%s\t%.0f\t%s\t\t\t\t\t\t\t\t\n", size, name, r.preload, fmt.Sprintf("preload cut at %d users", r.loaded))
+				fmt.Fprintf(tw, "%d\t%s\t%.0f\t%s\t\t\t\t\t\t\t\t\t\t\t\n", size, name, r.preload, fmt.Sprintf("preload cut at %d users", r.loaded))
 				continue
 			}
 			errPct := 0.0
 			if r.count > 0 {
 				errPct = 100 * float64(r.errors) / float64(r.count)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.0f\t%s\t%.1f\t%.0f\t%s\t%.1f\t%d\t%.1f\t\n", size, name, r.preload,
+			alone, aloneX, aloneP := "-", "-", "-"
+			if r.alone > 0 {
+				alone, aloneX, aloneP = fmt.Sprintf("%.0f", r.alone), ratio(r.alone, b, func(x *result) float64 { return x.alone }), fmt.Sprintf("%.1f", r.aloneP99)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.0f\t%s\t%.1f\t%.0f\t%s\t%.1f\t%d\t%.1f\t%s\t%s\t%s\t\n", size, name, r.preload,
 				r.rps, ratio(r.rps, b, func(x *result) float64 { return x.rps }), r.p99,
-				r.matchRP, ratio(r.matchRP, b, func(x *result) float64 { return x.matchRP }), r.matchP, r.errors, errPct)
+				r.matchRP, ratio(r.matchRP, b, func(x *result) float64 { return x.matchRP }), r.matchP, r.errors, errPct,
+				alone, aloneX, aloneP)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -143,8 +159,11 @@ func run(w io.Writer, dir string, order []string, base, ceiling string, peers []
 			if r.cut == r.rounds {
 				continue
 			}
-			fmt.Fprintf(w, "  %d users, %s: match_username %.0f%% of the ceiling's req/s, Entra mix %.0f%%\n",
-				size, name, 100*r.matchRP/c.matchRP, 100*r.rps/c.rps)
+			fmt.Fprintf(w, "  %d users, %s: match_username %.0f%% of the ceiling's req/s in the mix", size, name, 100*r.matchRP/c.matchRP)
+			if r.alone > 0 && c.alone > 0 {
+				fmt.Fprintf(w, ", %.0f%% alone", 100*r.alone/c.alone)
+			}
+			fmt.Fprintf(w, "; Entra mix %.0f%%\n", 100*r.rps/c.rps)
 		}
 	}
 
@@ -169,10 +188,19 @@ func run(w io.Writer, dir string, order []string, base, ceiling string, peers []
 		fmt.Fprintf(w, "  a lower p99 than %s: %.1f ms against %.1f ms, %s\n", fastName, b.p99, fast.p99, met(b.p99 < fast.p99))
 	} else {
 		fmt.Fprintln(w, "  no peer has a mix result: throughput and p99 goals not measured")
+		for _, p := range peers {
+			if r := res[p]; r != nil && r.preload > 0 {
+				fmt.Fprintf(w, "  %s's preload was cut at %d users, creating %.0f/s; %s created %.0f/s (%.1fx)\n", p, r.loaded, r.preload, base, b.preload, b.preload/r.preload)
+			}
+		}
 	}
 	if c != nil && c.cut < c.rounds {
+		if b.alone > 0 && c.alone > 0 {
+			f := b.alone / c.alone
+			fmt.Fprintf(w, "  match queries at no less than 40%% of the ceiling (alone): %.0f%%, %s\n", 100*f, met(f >= 0.4))
+		}
 		f := b.matchRP / c.matchRP
-		fmt.Fprintf(w, "  match queries at no less than 40%% of the ceiling: %.0f%%, %s\n", 100*f, met(f >= 0.4))
+		fmt.Fprintf(w, "  match queries at no less than 40%% of the ceiling (in the mix): %.0f%%, %s\n", 100*f, met(f >= 0.4))
 	}
 	return nil
 }
@@ -229,8 +257,25 @@ func load(dir string) (map[string]*result, error) {
 		return nil, err
 	}
 	reps := map[string][]*loadgen.Report{}
+	alone := map[string][]*matchReport{}
 	for _, f := range files {
 		name := filepath.Base(f)
+		if m, ok := strings.CutSuffix(name, ".match.json"); ok {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			var mr *matchReport
+			if len(strings.TrimSpace(string(data))) > 0 {
+				mr = new(matchReport)
+				if err := json.Unmarshal(data, mr); err != nil {
+					return nil, fmt.Errorf("%s: %w", f, err)
+				}
+			}
+			m = m[:strings.LastIndex(m, ".r")]
+			alone[m] = append(alone[m], mr)
+			continue
+		}
 		name = name[:strings.LastIndex(name, ".r")]
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -281,6 +326,20 @@ func load(dir string) (map[string]*result, error) {
 		}
 		r.preload, r.loaded = median(preload), int(median(loaded))
 		r.rps, r.p99, r.matchRP, r.matchP = median(rps), median(p99), median(mrps), median(mp99)
+		var arps, ap99 []float64
+		for _, mr := range alone[name] {
+			if mr == nil || mr.Count == 0 {
+				continue
+			}
+			arps, ap99 = append(arps, mr.RPS), append(ap99, mr.P99MS)
+			for k, v := range mr.Errors {
+				if r.failed["alone:match_username"] == nil {
+					r.failed["alone:match_username"] = map[string]int64{}
+				}
+				r.failed["alone:match_username"][k] += v
+			}
+		}
+		r.alone, r.aloneP99 = median(arps), median(ap99)
 		out[name] = r
 	}
 	return out, nil
