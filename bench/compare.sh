@@ -22,7 +22,7 @@
 #                       short during its preload shows as "preload cut at N users"
 #   --results DIR       keep the JSON reports (DIR/SIZE/SERVER.rN.json) and logs
 #   --profile DIR       build Roster with -tags pprof and write a CPU profile of each
-#                       Roster server's mix to DIR/cpu-SERVER-SIZE.pprof
+#                       Roster server's mix and match-only run to DIR/cpu-SERVER-SIZE.rN[.match].pprof
 #
 # Every server gets a fresh state for every run: a new SQLite data
 # directory, a new PostgreSQL database (dropped afterwards), a new peer
