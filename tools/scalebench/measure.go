@@ -52,6 +52,9 @@ type opResult struct {
 	P95      float64 `json:"p95_ms"`
 	P99      float64 `json:"p99_ms"`
 	Max      float64 `json:"max_ms"`
+	// PeakRSSKB is the server's VmHWM after this operation: the peak of
+	// the whole run so far, which tells which operation raised it.
+	PeakRSSKB int64 `json:"server_vmhwm_kb_after"`
 }
 
 type report struct {
@@ -78,7 +81,8 @@ func runMeasure(ctx context.Context, args []string) error {
 	listRequests := fs.Int("list-requests", 400, "requests per list-page operation (pages at deep offsets are slow)")
 	warmup := fs.Int("warmup", 200, "unmeasured requests of each read operation first")
 	only := fs.String("ops", "", "comma-separated operations to run (default: all)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
+	out := fs.String("out", "", "also write the JSON report to this `file`")
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("measure: --data is required")
@@ -199,6 +203,7 @@ func runMeasure(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.name, err)
 		}
+		res.PeakRSSKB, _ = procStatus(cmd.Process.Pid)
 		rep.Ops = append(rep.Ops, res)
 	}
 
@@ -206,6 +211,12 @@ func runMeasure(ctx context.Context, args []string) error {
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 
+	if *out != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -437,9 +448,9 @@ func printReport(w io.Writer, r *report) {
 	fmt.Fprintf(&b, "%d users, big group of %d members, roster.db %d MB; %d workers, %d CPUs; loadavg before: %s\n",
 		r.Users, r.Members, r.DBMB, r.Workers, r.NumCPU, r.Load)
 	fmt.Fprintf(&b, "server pid %d ready in %.1fs\n\n", r.ServerPID, r.ServerStart)
-	fmt.Fprintf(&b, "| operation | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| operation | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms | server peak RSS after, MB |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, o := range r.Ops {
-		fmt.Fprintf(&b, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f |\n", o.Name, o.Requests, o.Errors, o.PerSec, o.P50, o.P95, o.P99, o.Max)
+		fmt.Fprintf(&b, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %d |\n", o.Name, o.Requests, o.Errors, o.PerSec, o.P50, o.P95, o.P99, o.Max, o.PeakRSSKB>>10)
 	}
 	fmt.Fprintf(&b, "\nserver peak RSS (VmHWM): %d MB (%d kB); RSS at the end: %d MB\n", r.PeakRSSKB>>10, r.PeakRSSKB, r.RSSKB>>10)
 	fmt.Fprintf(&b, "\n")
