@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
@@ -92,5 +93,11 @@ func runProfile(ctx context.Context, args []string) error {
 	pprof.StopCPUProfile()
 	el := time.Since(start)
 	fmt.Printf("%s: %d operations in %v, %v each (one at a time, store only)\n", *opName, *n, el.Round(time.Millisecond), (el / time.Duration(*n)).Round(time.Microsecond))
+	// Memory: the process's peak RSS against what Go's heap holds, since
+	// SQLite's page cache (modernc.org/libc's allocator) is outside it.
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	hwm, rss := procStatus(os.Getpid())
+	fmt.Printf("process VmHWM %d MB, VmRSS %d MB; Go heap in use %d MB, Go runtime total (Sys) %d MB\n", hwm>>10, rss>>10, ms.HeapInuse>>20, ms.Sys>>20)
 	return nil
 }
