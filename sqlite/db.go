@@ -96,6 +96,11 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
+	// Idle connections stay open (database/sql keeps 2 by default): a
+	// connection that is closed loses its page cache and its compiled
+	// statements, and opening one runs every pragma again, under the very
+	// bursts of reads an identity provider sends.
+	r.SetMaxIdleConns(8)
 	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
