@@ -8,9 +8,10 @@ import (
 
 // dialect is SQLite's side of the SQL shared with the postgres package.
 var dialect = &sqlstore.Dialect{
-	Param: func(int) string { return "?" },
-	True:  "1",
-	False: "0",
+	Param:   func(int) string { return "?" },
+	Prepare: true,
+	True:    "1",
+	False:   "0",
 	// SQLite's lower() folds ASCII only, so with it `title eq "éclair"`
 	// missed "Éclair". foldFunc lowers as strings.ToLower does; the name_ci
 	// and display_ci columns are lowered by Go and the comparison value is

@@ -86,7 +86,7 @@ func (s *Store) Authenticate(ctx context.Context, dirID string, hash []byte) (*r
 	var stored []byte
 	var expires sql.NullInt64
 	var revoked bool
-	err := s.r.QueryRowContext(ctx, s.q(`
+	err := s.readRow(ctx, s.q(`
 		SELECT k.id, k.org_id, k.name, k.secret_hash, k.users_priv, k.groups_priv, k.expires, k.revoked
 		FROM api_keys k
 		JOIN directory_keys dk ON dk.key_id = k.id
@@ -96,7 +96,7 @@ func (s *Store) Authenticate(ctx context.Context, dirID string, hash []byte) (*r
 	c.Kind = "key"
 	if errors.Is(err, sql.ErrNoRows) {
 		c.Kind, revoked = "oauth", false
-		err = s.r.QueryRowContext(ctx, s.q(`
+		err = s.readRow(ctx, s.q(`
 			SELECT c.id, c.org_id, c.name, t.token_hash, c.users_priv, c.groups_priv, t.expires
 			FROM access_tokens t JOIN oauth_clients c ON c.id = t.client_id
 			WHERE t.token_hash = ? AND c.directory_id = ?`), hash, dirID).
@@ -336,7 +336,7 @@ func scanDirectory(row interface{ Scan(...any) error }) (*roster.Directory, erro
 
 // FindDirectory returns a directory by id.
 func (s *Store) FindDirectory(ctx context.Context, id string) (*roster.Directory, error) {
-	d, err := scanDirectory(s.r.QueryRowContext(ctx, s.q(s.selectDirectory()+` WHERE d.id = ?`), id))
+	d, err := scanDirectory(s.readRow(ctx, s.q(s.selectDirectory()+` WHERE d.id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("directory (IdP configuration)", id)
 	}

@@ -15,6 +15,12 @@ type Dialect struct {
 	// Param returns the placeholder of the nth argument (1-based): ? for
 	// SQLite, $n for PostgreSQL.
 	Param func(n int) string
+	// Prepare lets the store keep the statements it runs on every request
+	// (authentication) prepared on the read pool. SQLite compiles a
+	// statement for each call otherwise; PostgreSQL stays without, since
+	// server-side prepared statements do not survive PgBouncer's
+	// transaction pooling.
+	Prepare bool
 	// True and False are the boolean literals.
 	True, False string
 	// Fold wraps a text expression so that it lowers it as strings.ToLower

@@ -34,6 +34,9 @@ type Store struct {
 
 	// touched remembers when each API key's last_used was written.
 	touched sync.Map
+	// stmts holds the read statements prepared once (Dialect.Prepare),
+	// by query text.
+	stmts sync.Map
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -47,6 +50,7 @@ func New(d *Dialect, w, r *sql.DB, reg *scim.Registry) *Store {
 // Close closes the store's database/sql pools (one for PostgreSQL, where
 // the pgx pool beneath stays open for its owner to close).
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	if s.r == s.w {
 		return s.w.Close()
 	}
@@ -54,6 +58,27 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+// readRow runs a one-row read query on the read pool, through a statement
+// prepared once when the dialect allows it. For the queries of every
+// request only: the cache holds one statement per distinct query text.
+func (s *Store) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if !s.d.Prepare {
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return s.r.QueryRowContext(ctx, query, args...) // reports the error
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
 
 // q returns a statement written with ? placeholders in the dialect's.
 func (s *Store) q(query string) string { return s.d.Rebind(query) }
