@@ -69,7 +69,7 @@ func (tg *target) writes() []recorded {
 	return out
 }
 
-func bootstrap(t *testing.T, db *sqlite.DB) (dirID, secret string, orgID string) {
+func bootstrap(t *testing.T, db bootstrapper) (dirID, secret string, orgID string) {
 	t.Helper()
 	secret, hash := roster.NewSecret()
 	b := &roster.Bootstrap{

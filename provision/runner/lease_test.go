@@ -27,17 +27,8 @@ type bootstrapper interface {
 // addOrg stores an organization for the jobs.
 func addOrg(t *testing.T, db bootstrapper) string {
 	t.Helper()
-	_, hash := roster.NewSecret()
-	b := &roster.Bootstrap{
-		Org: roster.Organization{ID: roster.NewID(), Name: "Org"},
-		Dir: roster.Directory{ID: roster.NewID(), Name: "Directory"},
-		Key: roster.APIKey{ID: roster.NewID(), Name: "key", SecretHash: hash, Users: roster.PrivRead, Groups: roster.PrivRead},
-	}
-	b.Dir.OrgID, b.Key.OrgID = b.Org.ID, b.Org.ID
-	if err := db.Bootstrap(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	return b.Org.ID
+	_, _, org := bootstrap(t, db)
+	return org
 }
 
 // replicaStores returns two state stores on one database, as two
