@@ -53,7 +53,8 @@ type ImportRows interface {
 }
 
 // BeginImport starts the import transaction. It locks every data table
-// (every table of the schema but schema_migrations) against writes until
+// (every table of the schema but schema_migrations and the trigger-kept
+// auth_epoch) against writes until
 // the transaction ends, so that a server running on the database waits
 // rather than writes in between. Then, if replace is false, it returns a
 // *NotEmptyError when any table has a row; if replace is true, it empties
@@ -82,7 +83,7 @@ func (im *Import) begin(ctx context.Context, replace bool) error {
 		SELECT c.table_name, c.column_name, c.data_type
 		FROM information_schema.columns c
 		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.table_name <> 'schema_migrations'`)
+		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.table_name NOT IN ('schema_migrations', 'auth_epoch')`)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package scimhttp
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
 	"net/http"
@@ -166,8 +167,9 @@ func (s *Server) serveSCIM(w http.ResponseWriter, r *http.Request) {
 
 // authenticate checks the bearer token against the keys the directory
 // accepts, and the key's privilege (write or read) on the resource type of
-// the request, and looks up the directory's attribute profile. The profile
-// is read on every request (one primary-key lookup) so that a change made
+// the request, and looks up the directory's attribute profile. Both are
+// checked on every request, through a cache the store keeps coherent
+// (AuthenticateDirectory), so that a revocation or a profile change made
 // through the admin API applies at once, on every replica.
 func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string, write bool) (*tenant, error) {
 	h := r.Header.Get("Authorization")
@@ -179,7 +181,7 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string,
 		return nil, roster.Errorf(roster.EUNAUTHORIZED, "unsupported authorization scheme: send Authorization: Bearer <token>")
 	}
 	dir := r.PathValue("idp")
-	key, err := s.admin.Authenticate(r.Context(), dir, roster.HashSecret(strings.TrimSpace(token)))
+	key, d, err := s.credentials(r.Context(), dir, roster.HashSecret(strings.TrimSpace(token)))
 	if err != nil {
 		return nil, err
 	}
@@ -197,10 +199,6 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string,
 			return nil, roster.Errorf(roster.EFORBIDDEN, "the %s %q has no %s privilege on %ss", what, key.Name, verb, rt.Name)
 		}
 	}
-	d, err := s.admin.FindDirectory(r.Context(), dir)
-	if err != nil {
-		return nil, err
-	}
 	p := s.profs.Lookup(d.Profile)
 	if p == nil {
 		// A custom profile the server was started without: refusing is
@@ -214,6 +212,27 @@ func (s *Server) authenticate(r *http.Request, rt *scim.ResourceType, id string,
 		}
 	}
 	return &tenant{dir: dir, cred: key, profile: p, rt: rt, id: id, base: baseURL(r) + "/v1/scim/" + dir}, nil
+}
+
+// directoryAuthenticator is implemented by stores that answer
+// authentication and the directory lookup together, from a cache they keep
+// coherent (sqlstore.Store.AuthenticateDirectory).
+type directoryAuthenticator interface {
+	AuthenticateDirectory(ctx context.Context, dirID string, hash []byte) (*roster.Credential, *roster.Directory, error)
+}
+
+// credentials returns the credential whose secret hashes to hash, if the
+// directory accepts it, and the directory.
+func (s *Server) credentials(ctx context.Context, dir string, hash []byte) (*roster.Credential, *roster.Directory, error) {
+	if a, ok := s.admin.(directoryAuthenticator); ok {
+		return a.AuthenticateDirectory(ctx, dir, hash)
+	}
+	key, err := s.admin.Authenticate(ctx, dir, hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := s.admin.FindDirectory(ctx, dir)
+	return key, d, err
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto is

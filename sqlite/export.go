@@ -121,10 +121,11 @@ func (e *Export) checkSchema(ctx context.Context) error {
 	return nil
 }
 
-// readTables lists the data tables (every table but schema_migrations and
-// SQLite's own) with their columns in declaration order.
+// readTables lists the data tables (every table but SQLite's own and those
+// the schema maintains itself: schema_migrations, and auth_epoch, which
+// triggers keep) with their columns in declaration order.
 func (e *Export) readTables(ctx context.Context) ([]ExportTable, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'schema_migrations' ORDER BY rowid`)
+	rows, err := e.tx.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('schema_migrations', 'auth_epoch') ORDER BY rowid`)
 	if err != nil {
 		return nil, err
 	}

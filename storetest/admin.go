@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -29,6 +30,7 @@ var adminTests = []struct {
 	{"AuthenticateRevokedExpired", testAuthenticateRevokedExpired},
 	{"AuthenticateUnattached", testAuthenticateUnattached},
 	{"AuthenticateLastUsed", testAuthenticateLastUsed},
+	{"AuthenticateCachedChanges", testAuthenticateCachedChanges},
 }
 
 // newKey stores a new key of an organization and returns it with its
@@ -90,7 +92,25 @@ func (f *fixture) authOK(what, dirID, secret, wantID string) *roster.Credential 
 	if c.ID != wantID {
 		f.t.Errorf("%s: Authenticate returned credential %s, want %s", what, c.ID, wantID)
 	}
+	if a, ok := f.Admin.(directoryAuthenticator); ok {
+		// Twice: the second answer comes from the cache the first filled.
+		for i := range 2 {
+			c, d, err := a.AuthenticateDirectory(f.ctx, dirID, roster.HashSecret(secret))
+			if err != nil || c.ID != wantID || d.ID != dirID {
+				f.t.Errorf("%s: AuthenticateDirectory (call %d) = %+v, %+v, %v; want credential %s on directory %s", what, i+1, c, d, err, wantID, dirID)
+			}
+		}
+	}
 	return c
+}
+
+// directoryAuthenticator is the cached authentication of the SQL stores
+// (sqlstore.Store.AuthenticateDirectory), which the HTTP layer prefers.
+// Every authOK and authDenied of the suite also goes through it, right
+// after whatever change the test made, so each rule is checked against an
+// answer the cache already holds.
+type directoryAuthenticator interface {
+	AuthenticateDirectory(ctx context.Context, dirID string, hash []byte) (*roster.Credential, *roster.Directory, error)
 }
 
 // authDenied checks that a secret gets EUNAUTHORIZED and no credential.
@@ -101,6 +121,13 @@ func (f *fixture) authDenied(what, dirID, secret string) {
 		f.t.Errorf("%s: Authenticate returned credential %s with error %v", what, c.ID, err)
 	}
 	wantError(f.t, what, err, roster.EUNAUTHORIZED, "")
+	if a, ok := f.Admin.(directoryAuthenticator); ok {
+		c, d, err := a.AuthenticateDirectory(f.ctx, dirID, roster.HashSecret(secret))
+		if c != nil || d != nil {
+			f.t.Errorf("%s: AuthenticateDirectory returned %+v, %+v with error %v", what, c, d, err)
+		}
+		wantError(f.t, what+" (AuthenticateDirectory)", err, roster.EUNAUTHORIZED, "")
+	}
 }
 
 func keyIDs(ks []*roster.APIKey) []string {
@@ -788,4 +815,48 @@ func testAuthenticateLastUsed(f *fixture) {
 	if other := f.findKey(a.Org.ID, a.Key.ID); other.LastUsed != nil {
 		t.Errorf("using one key set LastUsed of another: %v", other.LastUsed)
 	}
+}
+
+// testAuthenticateCachedChanges: what the cached authentication answers
+// after each admin change that could alter it, each made once the old
+// answer is cached.
+func testAuthenticateCachedChanges(f *fixture) {
+	t, a := f.t, f.A
+	auth, ok := f.Admin.(directoryAuthenticator)
+	if !ok {
+		t.Skip("the store has no cached authentication")
+	}
+	k2, secret2 := f.newKey(a.Org.ID, "second", roster.PrivWrite, roster.PrivWrite, nil)
+	other := f.newDirectory(a.Org.ID, "other", a.Key.ID, k2.ID)
+	profile := func() string {
+		t.Helper()
+		_, d, err := auth.AuthenticateDirectory(f.ctx, other.ID, roster.HashSecret(a.Secret))
+		if err != nil {
+			t.Fatalf("AuthenticateDirectory: %v", err)
+		}
+		return d.Profile
+	}
+	if got := profile(); got != "generic" {
+		t.Errorf("profile %q, want generic", got)
+	}
+	other.Profile = "mycompliance"
+	if err := f.Admin.UpdateDirectory(f.ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if got := profile(); got != "mycompliance" {
+		t.Errorf("after the profile changed: profile %q, want mycompliance", got)
+	}
+	f.authOK("the second key", other.ID, secret2, k2.ID)
+	other.KeyIDs = []string{a.Key.ID}
+	if err := f.Admin.UpdateDirectory(f.ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	f.authDenied("a key removed from the directory", other.ID, secret2)
+	f.authOK("the key left on the directory", other.ID, a.Secret, a.Key.ID)
+	f.authOK("the key on its first directory", a.Dir.ID, a.Secret, a.Key.ID)
+	if err := f.Admin.DeleteDirectory(f.ctx, a.Org.ID, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.authDenied("a deleted directory", other.ID, a.Secret)
+	f.authOK("the key on its remaining directory", a.Dir.ID, a.Secret, a.Key.ID)
 }

@@ -82,6 +82,13 @@ var errBadToken = roster.Errorf(roster.EUNAUTHORIZED, "the bearer token is not v
 // accepts, by secret hash. The stored hash is compared again in constant
 // time, so the decision never depends on how far two hashes agree.
 func (s *Store) Authenticate(ctx context.Context, dirID string, hash []byte) (*roster.Credential, error) {
+	c, _, err := s.authenticate(ctx, dirID, hash)
+	return c, err
+}
+
+// authenticate is Authenticate, also returning when the credential expires
+// (Unix microseconds, 0 for never), for the cache of AuthenticateDirectory.
+func (s *Store) authenticate(ctx context.Context, dirID string, hash []byte) (*roster.Credential, int64, error) {
 	var c roster.Credential
 	var stored []byte
 	var expires sql.NullInt64
@@ -103,28 +110,34 @@ func (s *Store) Authenticate(ctx context.Context, dirID string, hash []byte) (*r
 			Scan(&c.ID, &c.OrgID, &c.Name, &stored, &c.Users, &c.Groups, &expires)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errBadToken
+		return nil, 0, errBadToken
 	} else if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	now := s.now()
 	switch {
 	case subtle.ConstantTimeCompare(stored, hash) != 1:
-		return nil, errBadToken
+		return nil, 0, errBadToken
 	case revoked:
-		return nil, roster.Errorf(roster.EUNAUTHORIZED, "the API key %q has been revoked", c.Name)
+		return nil, 0, roster.Errorf(roster.EUNAUTHORIZED, "the API key %q has been revoked", c.Name)
 	case expires.Valid && !now.Before(fromMicros(expires.Int64)):
-		if c.Kind == "oauth" {
-			return nil, roster.Errorf(roster.EUNAUTHORIZED, "the access token has expired; request a new one from the token endpoint")
-		}
-		return nil, roster.Errorf(roster.EUNAUTHORIZED, "the API key %q has expired", c.Name)
+		return nil, 0, expiredError(c.Kind, c.Name)
 	}
 	if c.Kind == "key" {
 		if err := s.touchKey(ctx, c.ID, now); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return &c, nil
+	return &c, expires.Int64, nil
+}
+
+// expiredError is the answer to an expired credential of kind "key" or
+// "oauth".
+func expiredError(kind, name string) error {
+	if kind == "oauth" {
+		return roster.Errorf(roster.EUNAUTHORIZED, "the access token has expired; request a new one from the token endpoint")
+	}
+	return roster.Errorf(roster.EUNAUTHORIZED, "the API key %q has expired", name)
 }
 
 // touchKey records when a key was last used. It writes at most once a

@@ -37,6 +37,8 @@ type Store struct {
 	// stmts holds the read statements prepared once (Dialect.Prepare),
 	// by query text.
 	stmts sync.Map
+	// auth caches verified credentials (AuthenticateDirectory).
+	auth authCache
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
