@@ -71,6 +71,9 @@ var dialect = &sqlstore.Dialect{
 	Bootstrap: "SELECT pg_advisory_xact_lock(" + strconv.Itoa(int(bootstrapLock)) + ", hashtext(current_schema()))",
 	// A large directory takes longer to delete than one statement may run.
 	NoTimeout: "SET LOCAL statement_timeout = 0",
+	// Without statistics the planner may walk a whole directory for a
+	// userName match (see sqlstore.statsKeeper).
+	Analyze: "ANALYZE resources, emails, memberships",
 }
 
 // badText turns PostgreSQL's refusal of the NUL character, which neither

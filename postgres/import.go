@@ -247,6 +247,11 @@ func (im *Import) Commit(ctx context.Context) error {
 			return fmt.Errorf("postgres: reset %s: %w", s.seq, err)
 		}
 	}
+	// Statistics now, rather than when autovacuum gets to the tables: a
+	// server started on the copy plans its first queries with them.
+	if _, err := im.tx.Exec(ctx, dialect.Analyze); err != nil {
+		return fmt.Errorf("postgres: analyze: %w", err)
+	}
 	return im.tx.Commit(ctx)
 }
 

@@ -108,6 +108,10 @@ func TestImport(t *testing.T) {
 	if err := db.pool.QueryRow(ctx, `SELECT doc->>'x' FROM resources`).Scan(&doc); err != nil || doc != "1.50" {
 		t.Errorf("doc.x = %q, %v: JSON numbers must keep their text", doc, err)
 	}
+	var analyzed bool
+	if err := db.pool.QueryRow(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'resources'`).Scan(&analyzed); err != nil || !analyzed {
+		t.Errorf("resources analyzed after the import: %v, %v; want true", analyzed, err)
+	}
 	// Provisioning: flags become booleans, the exported document keeps its
 	// bytes, the definition its text.
 	var enabled, running bool

@@ -95,4 +95,8 @@ type Dialect struct {
 	// NoTimeout is a statement that lifts the statement timeout for the
 	// rest of a transaction whose work grows with the data; "" for none.
 	NoTimeout string
+	// Analyze refreshes the planner's statistics of the resource tables
+	// while a new directory grows (statsKeeper); "" where the planner
+	// needs none.
+	Analyze string
 }

@@ -84,6 +84,7 @@ func (s *Store) Create(ctx context.Context, dir string, r *scim.Resource, member
 	if err != nil {
 		return nil, err
 	}
+	s.noteCreated()
 	return out, nil
 }
 

@@ -39,6 +39,8 @@ type Store struct {
 	stmts sync.Map
 	// auth caches verified credentials (AuthenticateDirectory).
 	auth authCache
+	// stats refreshes the planner's statistics as directories grow.
+	stats statsKeeper
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
