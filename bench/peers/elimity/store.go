@@ -27,15 +27,18 @@ type record struct {
 }
 
 // store is an in-memory map of resources of one type guarded by a RWMutex.
+// When the type has an attribute with server uniqueness, a second map from
+// its lower-cased value to the holder's id enforces it without a scan.
 type store struct {
-	mu     sync.RWMutex
-	byID   map[string]*record
-	seq    uint64
-	unique string // attribute with server uniqueness (case-insensitive), "" for none
+	mu       sync.RWMutex
+	byID     map[string]*record
+	byUnique map[string]string // lower-cased value of unique → id
+	seq      uint64
+	unique   string // attribute with server uniqueness (case-insensitive), "" for none
 }
 
 func newStore(unique string) *store {
-	return &store{byID: map[string]*record{}, unique: unique}
+	return &store{byID: map[string]*record{}, byUnique: map[string]string{}, unique: unique}
 }
 
 // handler implements scim.ResourceHandler over a store.
@@ -68,25 +71,39 @@ func (rec *record) resource() scim.Resource {
 	return res
 }
 
-// conflict reports whether another record already holds attrs' unique value.
-// The caller holds the lock.
-func (s *store) conflict(id string, attrs scim.ResourceAttributes) bool {
+// uniqueKey returns the lower-cased value of attrs' unique attribute, if it
+// has one.
+func (s *store) uniqueKey(attrs scim.ResourceAttributes) (string, bool) {
 	if s.unique == "" {
-		return false
+		return "", false
 	}
 	v, ok := attrs[s.unique].(string)
 	if !ok {
+		return "", false
+	}
+	return strings.ToLower(v), true
+}
+
+// conflict reports whether another record than id already holds attrs'
+// unique value. The caller holds the lock.
+func (s *store) conflict(id string, attrs scim.ResourceAttributes) bool {
+	k, ok := s.uniqueKey(attrs)
+	if !ok {
 		return false
 	}
-	for _, rec := range s.byID {
-		if rec.id == id {
-			continue
-		}
-		if other, ok := rec.attrs[s.unique].(string); ok && strings.EqualFold(other, v) {
-			return true
-		}
+	owner, taken := s.byUnique[k]
+	return taken && owner != id
+}
+
+// reindex moves id's entry in byUnique from the value in old to the value in
+// attrs (either may be nil). The caller holds the lock.
+func (s *store) reindex(id string, old, attrs scim.ResourceAttributes) {
+	if k, ok := s.uniqueKey(old); ok && s.byUnique[k] == id {
+		delete(s.byUnique, k)
 	}
-	return false
+	if k, ok := s.uniqueKey(attrs); ok {
+		s.byUnique[k] = id
+	}
 }
 
 func (h *handler) Create(_ *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -100,6 +117,7 @@ func (h *handler) Create(_ *http.Request, attrs scim.ResourceAttributes) (scim.R
 	s.seq++
 	rec := &record{id: newID(), attrs: attrs, created: now, modified: now, seq: s.seq}
 	s.byID[rec.id] = rec
+	s.reindex(rec.id, nil, attrs)
 	return rec.resource(), nil
 }
 
@@ -156,6 +174,7 @@ func (h *handler) Replace(_ *http.Request, id string, attrs scim.ResourceAttribu
 	if s.conflict(id, attrs) {
 		return scim.Resource{}, scimerrors.ScimErrorUniqueness
 	}
+	s.reindex(id, rec.attrs, attrs)
 	rec.attrs = attrs
 	rec.modified = time.Now().UTC()
 	return rec.resource(), nil
@@ -165,9 +184,11 @@ func (h *handler) Delete(_ *http.Request, id string) error {
 	s := h.store
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.byID[id]; !ok {
+	rec, ok := s.byID[id]
+	if !ok {
 		return scimerrors.ScimErrorResourceNotFound(id)
 	}
+	s.reindex(id, rec.attrs, nil)
 	delete(s.byID, id)
 	return nil
 }
@@ -221,6 +242,7 @@ func (h *handler) Patch(_ *http.Request, id string, ops []scim.PatchOperation) (
 	if s.conflict(id, attrs) {
 		return scim.Resource{}, scimerrors.ScimErrorUniqueness
 	}
+	s.reindex(id, rec.attrs, attrs)
 	rec.attrs = attrs
 	rec.modified = time.Now().UTC()
 	return rec.resource(), nil

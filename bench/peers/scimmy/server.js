@@ -21,8 +21,18 @@ const base = (process.env.SCIM_BASE ?? "/scim/v2").replace(/\/$/, "");
 const stores = {User: new Map(), Group: new Map()};
 
 // declare wires ingress/egress/degress handlers for a resource type over its
-// Map. unique names an attribute the ingress keeps unique (case-insensitive).
+// Map. unique names an attribute the ingress keeps unique (case-insensitive),
+// with a second Map from its lower-cased value to the holder's id.
 function declare(Resource, store, unique) {
+    const taken = new Map();
+    const keyOf = (obj) => (unique && obj?.[unique] !== undefined ? String(obj[unique]).toLowerCase() : undefined);
+    // reindex moves id's entry in taken from before's value to after's.
+    const reindex = (id, before, after) => {
+        const old = keyOf(before);
+        if (old !== undefined && taken.get(old) === id) taken.delete(old);
+        const now = keyOf(after);
+        if (now !== undefined) taken.set(now, id);
+    };
     return SCIMMY.Resources.declare(Resource)
         .egress((resource) => {
             if (resource.id) {
@@ -39,28 +49,31 @@ function declare(Resource, store, unique) {
             const data = JSON.parse(JSON.stringify(instance));
             delete data.schemas;
             delete data.meta;
-            if (unique && data[unique] !== undefined) {
-                const wanted = String(data[unique]).toLowerCase();
-                for (const other of store.values()) {
-                    if (other.id !== resource.id && String(other[unique]).toLowerCase() === wanted)
-                        throw new SCIMMY.Types.Error(409, "uniqueness", `${unique} "${data[unique]}" is already taken`);
-                }
+            const wanted = keyOf(data);
+            if (wanted !== undefined) {
+                const owner = taken.get(wanted);
+                if (owner !== undefined && owner !== resource.id)
+                    throw new SCIMMY.Types.Error(409, "uniqueness", `${unique} "${data[unique]}" is already taken`);
             }
             if (resource.id) {
                 const existing = store.get(resource.id);
                 if (!existing) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
                 const updated = {...data, id: resource.id, meta: {...existing.meta, lastModified: now}};
                 store.set(resource.id, updated);
+                reindex(resource.id, existing, updated);
                 return updated;
             }
             const id = crypto.randomUUID();
             const created = {...data, id, meta: {created: now, lastModified: now}};
             store.set(id, created);
+            reindex(id, undefined, created);
             return created;
         })
         .degress((resource) => {
-            if (!store.delete(resource.id))
-                throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+            const existing = store.get(resource.id);
+            if (!existing) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
+            store.delete(resource.id);
+            reindex(resource.id, existing, undefined);
         });
 }
 
