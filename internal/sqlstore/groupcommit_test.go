@@ -543,3 +543,30 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		t.Errorf("%d keys written, want %d", len(owners), workers/2*each*4/5)
 	}
 }
+
+// TestGroupCommitInterrupted cancels a caller's context while its
+// statement runs: SQLite interrupts the statement and rolls back the whole
+// transaction (as modernc.org/sqlite v1.62 does), and the other calls of
+// the batch run again. Whether or not SQLite rolls back, the others
+// succeed and the interrupted call leaves nothing.
+func TestGroupCommitInterrupted(t *testing.T) {
+	s := openGC(t, filepath.Join(t.TempDir(), "gc.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := runCalls(t, s, []context.Context{nil, ctx, nil}, []func(context.Context, *sql.Tx) error{
+		func(ctx context.Context, tx *sql.Tx) error { return insertKV(ctx, tx, "first", "v") },
+		func(ctx context.Context, tx *sql.Tx) error {
+			// A statement that runs until it is interrupted.
+			time.AfterFunc(20*time.Millisecond, cancel)
+			_, err := tx.ExecContext(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) INSERT INTO kv SELECT 'x' || x, 'v' FROM c`)
+			return err
+		},
+		func(ctx context.Context, tx *sql.Tx) error { return insertKV(ctx, tx, "third", "v") },
+	})
+	if res[0].err != nil || res[2].err != nil || res[1].err == nil {
+		t.Errorf("results %+v, want the second call alone to fail", res)
+	}
+	if got := readKV(t, s); len(got) != 2 || got["first"] != "v" || got["third"] != "v" {
+		t.Errorf("%d rows, want first and third", len(got))
+	}
+}
