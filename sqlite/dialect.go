@@ -44,4 +44,8 @@ var dialect = &sqlstore.Dialect{
 	IsForeignKey: isForeignKey,
 	Doc:          func(doc []byte) any { return doc },
 	Greatest:     "max",
+	// Writes take turns on one connection and each COMMIT is an fsync
+	// (synchronous=FULL): the writes waiting for the connection share
+	// one transaction and one COMMIT, each in a savepoint.
+	GroupCommit: true,
 }

@@ -99,4 +99,9 @@ type Dialect struct {
 	// while a new directory grows (statsKeeper); "" where the planner
 	// needs none.
 	Analyze string
+	// GroupCommit runs the write transactions that wait for the writer
+	// together, each in a savepoint of one transaction with one COMMIT
+	// (groupcommit.go): for a database with one writer connection, where
+	// each commit's fsync would otherwise be paid in turn.
+	GroupCommit bool
 }

@@ -41,6 +41,9 @@ type Store struct {
 	auth authCache
 	// stats refreshes the planner's statistics as directories grow.
 	stats statsKeeper
+	// gc batches the write transactions (Dialect.GroupCommit); nil
+	// without.
+	gc *groupCommit
 
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
@@ -48,7 +51,11 @@ type Store struct {
 
 // New returns a store that writes through w and reads through r.
 func New(d *Dialect, w, r *sql.DB, reg *scim.Registry) *Store {
-	return &Store{d: d, w: w, r: r, reg: reg, Now: time.Now}
+	s := &Store{d: d, w: w, r: r, reg: reg, Now: time.Now}
+	if d.GroupCommit {
+		s.gc = newGroupCommit(w)
+	}
+	return s
 }
 
 // Close closes the store's database/sql pools (one for PostgreSQL, where
@@ -108,8 +115,16 @@ func (d *Dialect) Rebind(query string) string {
 
 // writeTx runs fn in a write transaction, committing when it returns nil,
 // and runs it again, a few times, when the dialect says it failed only
-// because of another transaction (a deadlock between replicas).
+// because of another transaction (a deadlock between replicas). With
+// Dialect.GroupCommit, fn shares its transaction and its COMMIT with the
+// other calls waiting for the writer, each in its own savepoint (see
+// groupcommit.go): fn must not commit or roll back the transaction itself,
+// and may be run again, as the retries already require, if SQLite rolls
+// the whole batch back because of another call's error.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.gc != nil {
+		return s.gc.do(ctx, fn)
+	}
 	var err error
 	for range 5 {
 		if err = inTx(ctx, s.w, nil, fn); s.d.Retryable == nil || !s.d.Retryable(err) {
