@@ -44,4 +44,6 @@ var dialect = &sqlstore.Dialect{
 	IsForeignKey: isForeignKey,
 	Doc:          func(doc []byte) any { return doc },
 	Greatest:     "max",
+	// One writer at a time: the counter rows cost no concurrency.
+	ResourceCounts: true,
 }
