@@ -41,6 +41,9 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	reg   *scim.Registry
+	// lists keeps List's prepared statements and the ends of recent
+	// pages (sqlstore.ListCache).
+	lists *sqlstore.ListCache
 }
 
 // FileName is the database file inside the data directory.
@@ -106,12 +109,23 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 	// statements, and opening one runs every pragma again, under the very
 	// bursts of reads an identity provider sends.
 	r.SetMaxIdleConns(8)
-	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg}
+	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg, lists: sqlstore.NewListCache()}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// List returns one page of a list (sqlstore.Store.ListWith), with the
+// statements and page ends the database keeps between calls.
+func (db *DB) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
+	return db.Store.ListWith(ctx, db.lists, dir, typ, q)
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return errors.Join(db.lists.Close(), db.Store.Close())
 }
 
 // migrate runs each embedded migration not yet applied, each in its own
