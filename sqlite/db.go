@@ -41,6 +41,9 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	reg   *scim.Registry
+	// lists keeps List's prepared statements and the ends of recent
+	// pages (sqlstore.ListCache).
+	lists *sqlstore.ListCache
 }
 
 // FileName is the database file inside the data directory.
@@ -82,15 +85,20 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 	// not just a process crash: a 2xx from Roster means the change is on disk.
 	// SQLite does not enforce foreign keys unless asked, for historical reasons.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)"
+		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)"
 	// Writers take the lock when the transaction starts (BEGIN IMMEDIATE), so
 	// a read-then-write transaction never fails halfway on a busy database.
-	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	// The writer keeps a 32 MB page cache (cache_size is per connection):
+	// the pages its index updates touch stay in memory between commits.
+	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-32000)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(ON)")
+	// Each read connection gets 8 MB: there are up to 8 of them, the OS
+	// page cache holds the file anyway, and with 32 MB each a burst of
+	// large reads (list pages deep in a directory) held 8 × 32 MB.
+	r, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-8000)&_pragma=query_only(ON)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -101,12 +109,23 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 	// statements, and opening one runs every pragma again, under the very
 	// bursts of reads an identity provider sends.
 	r.SetMaxIdleConns(8)
-	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg}
+	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg, lists: sqlstore.NewListCache()}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// List returns one page of a list (sqlstore.Store.ListWith), with the
+// statements and page ends the database keeps between calls.
+func (db *DB) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
+	return db.Store.ListWith(ctx, db.lists, dir, typ, q)
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return errors.Join(db.lists.Close(), db.Store.Close())
 }
 
 // migrate runs each embedded migration not yet applied, each in its own

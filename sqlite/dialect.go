@@ -48,4 +48,6 @@ var dialect = &sqlstore.Dialect{
 	// (synchronous=FULL): the writes waiting for the connection share
 	// one transaction and one COMMIT, each in a savepoint.
 	GroupCommit: true,
+	// One writer at a time: the counter rows cost no concurrency.
+	ResourceCounts: true,
 }

@@ -122,10 +122,10 @@ func (e *Export) checkSchema(ctx context.Context) error {
 }
 
 // readTables lists the data tables (every table but SQLite's own and those
-// the schema maintains itself: schema_migrations, and auth_epoch, which
-// triggers keep) with their columns in declaration order.
+// the schema maintains itself: schema_migrations, and auth_epoch and
+// resource_counts, which triggers keep) with their columns in declaration order.
 func (e *Export) readTables(ctx context.Context) ([]ExportTable, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('schema_migrations', 'auth_epoch') ORDER BY rowid`)
+	rows, err := e.tx.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('schema_migrations', 'auth_epoch', 'resource_counts') ORDER BY rowid`)
 	if err != nil {
 		return nil, err
 	}

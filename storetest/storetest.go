@@ -98,6 +98,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Authenticate", testAuthenticate},
 	}
 	tests = append(tests, adminTests...)
+	tests = append(tests, listPageTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -61,6 +61,13 @@ type Dialect struct {
 
 	// The fields below serve Store rather than the filter compiler.
 
+	// ResourceCounts reads an unfiltered list's total from the
+	// resource_counts table, which triggers keep (SQLite's migration
+	// 0007), instead of counting the directory's rows. PostgreSQL counts:
+	// one counter row per directory would serialize its concurrent
+	// writers, which SQLite's single writer does anyway.
+	ResourceCounts bool
+
 	// ReadTx are the options of read transactions, which see one snapshot.
 	ReadTx *sql.TxOptions
 	// ForUpdate, appended to a SELECT in a write transaction, locks the

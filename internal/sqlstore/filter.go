@@ -17,6 +17,20 @@ type ListSQL struct {
 	CountArgs []any
 	Page      string
 	PageArgs  []any
+	// After is the page that follows a given rid, for a list in the
+	// default order (rid ascending): a sequential pager's next page,
+	// read from the index at the rid instead of stepping over OFFSET
+	// entries. Its arguments are CountArgs, the rid and the page size
+	// (AfterArgs). "" when the list is sorted otherwise.
+	After string
+	// Unfiltered is set when the list has no filter, so that its total
+	// is the directory's count of the type.
+	Unfiltered bool
+}
+
+// AfterArgs returns the arguments of After for the page after rid.
+func (l ListSQL) AfterArgs(rid int64, count int) []any {
+	return append(append(make([]any, 0, len(l.CountArgs)+2), l.CountArgs...), rid, count)
 }
 
 // ListSQL builds the statements that list the resources of type rt in
@@ -37,15 +51,26 @@ func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (
 		base += ` AND ` + where
 	}
 	countArgs := append([]any(nil), c.args...)
+	count := `SELECT count(*) FROM resources r` + base
+	if q.Filter == nil && d.ResourceCounts {
+		// One primary-key read instead of a walk of the directory.
+		count = `SELECT coalesce((SELECT n FROM resource_counts WHERE dir_id = ` + d.Param(1) + ` AND type = ` + d.Param(2) + `), 0)`
+	}
+	after := ""
+	if q.SortBy == nil && !q.Descending {
+		after = selectResource + base + ` AND r.rid > ` + d.Param(len(countArgs)+1) + ` ORDER BY r.rid ASC LIMIT ` + d.Param(len(countArgs)+2)
+	}
 	order := c.orderBy(q)
 	start := max(q.StartIndex, 1)
 	limit := c.arg(q.Count)
 	offset := c.arg(start - 1)
 	return ListSQL{
-		Count:     `SELECT count(*) FROM resources r` + base,
-		CountArgs: countArgs,
-		Page:      selectResource + base + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset,
-		PageArgs:  c.args,
+		Count:      count,
+		CountArgs:  countArgs,
+		Page:       selectResource + base + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset,
+		PageArgs:   c.args,
+		After:      after,
+		Unfiltered: q.Filter == nil,
 	}, nil
 }
 

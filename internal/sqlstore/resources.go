@@ -268,14 +268,20 @@ func (d *Dialect) filteredMembers(ctx context.Context, tx *sql.Tx, groupRID int6
 	return ids, nil
 }
 
+// The members of a group and the groups of a user, by rid.
+const (
+	membersQuery = `SELECT x.id, x.type, x.label FROM memberships m JOIN resources x ON x.rid = m.member_rid
+		WHERE m.group_rid = ? ORDER BY m.member_rid`
+	groupsQuery = `SELECT g.id, g.type, g.label FROM memberships m JOIN resources g ON g.rid = m.group_rid
+		WHERE m.member_rid = ? ORDER BY m.group_rid`
+)
+
 func (d *Dialect) loadMembers(ctx context.Context, tx *sql.Tx, groupRID int64) ([]scim.Member, error) {
-	return d.loadRefs(ctx, tx, `SELECT x.id, x.type, x.label FROM memberships m JOIN resources x ON x.rid = m.member_rid
-		WHERE m.group_rid = ? ORDER BY m.member_rid`, groupRID)
+	return d.loadRefs(ctx, tx, membersQuery, groupRID)
 }
 
 func (d *Dialect) loadGroups(ctx context.Context, tx *sql.Tx, userRID int64) ([]scim.Member, error) {
-	return d.loadRefs(ctx, tx, `SELECT g.id, g.type, g.label FROM memberships m JOIN resources g ON g.rid = m.group_rid
-		WHERE m.member_rid = ? ORDER BY m.group_rid`, userRID)
+	return d.loadRefs(ctx, tx, groupsQuery, userRID)
 }
 
 func (d *Dialect) loadRefs(ctx context.Context, tx *sql.Tx, query string, rid int64) ([]scim.Member, error) {
@@ -464,6 +470,12 @@ func (s *Store) Delete(ctx context.Context, dir, typ, id string, ifMatch int64) 
 
 // List runs a filter in the database and returns one page.
 func (s *Store) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
+	return s.ListWith(ctx, nil, dir, typ, q)
+}
+
+// ListWith is List with the statements and page ends that c keeps from
+// one call to the next (see ListCache); c is nil or this store's own.
+func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q scim.ListQuery) (*scim.ListResult, error) {
 	rt := s.reg.ResourceType(typ)
 	if rt == nil {
 		return nil, fmt.Errorf("list: unknown resource type %q", typ)
@@ -472,27 +484,52 @@ func (s *Store) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*s
 	if err != nil {
 		return nil, err
 	}
+	start := max(q.StartIndex, 1)
+	// A filtered first page is usually short (the matching queries IdPs
+	// send on every cycle: userName eq "…", one result or none), so it
+	// is first tried without a transaction.
+	if c != nil && !lq.Unfiltered && start == 1 && q.Count > 0 {
+		if res, err := s.listShort(ctx, c, lq, q); err != nil || res != nil {
+			return res, err
+		}
+	}
 	res := &scim.ListResult{Resources: []*scim.Resource{}}
 	// Page and count in one read transaction, so both see one snapshot.
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		// A sequential pager's page: read after the rid where the
+		// previous page ended, if no deletion moved the positions since.
+		page, args := lq.Page, lq.PageArgs
+		seq := c != nil && s.d.ResourceCounts && lq.Unfiltered && lq.After != "" && q.Count > 0
+		var removed int64
+		if seq {
+			err := c.queryRow(ctx, s.r, tx, `SELECT coalesce((SELECT removed FROM resource_counts WHERE dir_id = ? AND type = ?), 0)`, dir, typ).Scan(&removed)
+			if err != nil {
+				return err
+			}
+			if cur, ok := c.cursor(cursorKey{dir: dir, typ: typ, count: q.Count, end: start - 1}); ok && start > 1 && cur.removed == removed {
+				page, args = lq.After, lq.AfterArgs(cur.rid, q.Count)
+			}
+		}
 		var rids []int64
 		if q.Count > 0 {
-			if res.Resources, rids, err = readPage(ctx, tx, lq); err != nil {
+			rows, err := c.query(ctx, s.r, tx, page, args...)
+			if res.Resources, rids, err = readPage(rows, err); err != nil {
 				return err
 			}
 		}
 		// A page that is short but not empty, or an empty first page,
-		// gives the total without counting, so the matching queries IdPs
-		// send on every cycle (userName eq "…": one result or none) run
-		// one statement.
-		start, n := max(q.StartIndex, 1), len(res.Resources)
+		// gives the total without counting.
+		n := len(res.Resources)
 		if q.Count > 0 && n < q.Count && (n > 0 || start == 1) {
 			res.Total = start - 1 + n
-		} else if err := tx.QueryRowContext(ctx, lq.Count, lq.CountArgs...).Scan(&res.Total); err != nil {
+		} else if err := c.queryRow(ctx, s.r, tx, lq.Count, lq.CountArgs...).Scan(&res.Total); err != nil {
 			return err
 		}
+		if seq && n == q.Count {
+			c.remember(cursor{key: cursorKey{dir: dir, typ: typ, count: q.Count, end: start - 1 + n}, rid: rids[n-1], removed: removed})
+		}
 		for i, r := range res.Resources {
-			if err := s.d.loadRelations(ctx, tx, r, rids[i], q.WithMembers); err != nil {
+			if err := s.listRelations(ctx, c, tx, r, rids[i], q.WithMembers); err != nil {
 				return err
 			}
 		}
@@ -504,10 +541,69 @@ func (s *Store) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*s
 	return res, nil
 }
 
-// readPage runs the page query of a list and returns its resources with
-// their rids, never nil.
-func readPage(ctx context.Context, tx *sql.Tx, lq ListSQL) ([]*scim.Resource, []int64, error) {
-	rows, err := tx.QueryContext(ctx, lq.Page, lq.PageArgs...)
+// listShort answers a filtered first page without a read transaction when
+// the page comes back short, so that its length is the total: one
+// statement is its own snapshot. Relations (a user's groups, a group's
+// members) take more statements, each its own snapshot: they are read,
+// then each resource's version is read again, and since every membership
+// change gives the user or group a new version, an unchanged version
+// means that the relations read belong to the version the page read. It
+// returns nil, and the caller reads in a transaction, when the page is
+// full (a count is needed) or a version changed.
+func (s *Store) listShort(ctx context.Context, c *ListCache, lq ListSQL, q scim.ListQuery) (*scim.ListResult, error) {
+	rows, err := c.query(ctx, s.r, nil, lq.Page, lq.PageArgs...)
+	rs, rids, err := readPage(rows, err)
+	if err != nil || len(rs) >= q.Count {
+		return nil, err
+	}
+	for i, r := range rs {
+		if !s.hasRelations(r, q.WithMembers) {
+			continue
+		}
+		if err := s.listRelations(ctx, c, nil, r, rids[i], q.WithMembers); err != nil {
+			return nil, err
+		}
+		var version int64
+		err := c.queryRow(ctx, s.r, nil, `SELECT version FROM resources WHERE rid = ?`, rids[i]).Scan(&version)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && version != r.Version {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return &scim.ListResult{Total: len(rs), Resources: rs}, nil
+}
+
+// hasRelations reports whether loadRelations reads anything for r.
+func (s *Store) hasRelations(r *scim.Resource, withMembers bool) bool {
+	return r.Type == scim.UserType || r.Type == scim.GroupType && withMembers
+}
+
+// listRelations is loadRelations through c's prepared statements, in tx
+// or, when tx is nil, on the read pool.
+func (s *Store) listRelations(ctx context.Context, c *ListCache, tx *sql.Tx, r *scim.Resource, rid int64, withMembers bool) error {
+	if !s.hasRelations(r, withMembers) {
+		return nil
+	}
+	query := groupsQuery
+	if r.Type == scim.GroupType {
+		query = membersQuery
+	}
+	rows, err := c.query(ctx, s.r, tx, s.d.Rebind(query), rid)
+	refs, err := scanAll(rows, err, func(row interface{ Scan(...any) error }) (m scim.Member, err error) {
+		return m, row.Scan(&m.Value, &m.Type, &m.Display)
+	})
+	if r.Type == scim.GroupType {
+		r.Members = refs
+	} else {
+		r.Groups = refs
+	}
+	return err
+}
+
+// readPage reads the rows of a list's page query and returns its
+// resources with their rids, never nil.
+func readPage(rows *sql.Rows, err error) ([]*scim.Resource, []int64, error) {
 	if err != nil {
 		return nil, nil, err
 	}

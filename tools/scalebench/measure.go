@@ -38,6 +38,10 @@ type op struct {
 	n    int
 	want int
 	req  func(i int, rng *rand.Rand) (method, path, body string)
+	// worker, when set, replaces req: it builds the next request of
+	// worker w, for operations where each client follows its own
+	// sequence.
+	worker func(w int) (method, path, body string)
 }
 
 // opResult is the latency distribution of one operation, in milliseconds.
@@ -152,6 +156,8 @@ func runMeasure(ctx context.Context, args []string) error {
 			req: func(i int, rng *rand.Rand) (string, string, string) {
 				return "GET", fmt.Sprintf("/Users?startIndex=%d&count=100", 1+rng.IntN(m.Users-99)), ""
 			}},
+		{name: "list-page-seq", what: "GET /Users?startIndex=1, 101, 201, …&count=100 (each client pages on)", n: *listRequests, want: 200,
+			worker: seqPager(m.Users, *workers)},
 		{name: "list-page-first", what: "GET /Users?startIndex=1&count=100", n: *listRequests, want: 200,
 			req: func(i int, rng *rand.Rand) (string, string, string) {
 				return "GET", "/Users?startIndex=1&count=100", ""
@@ -226,6 +232,25 @@ func runMeasure(ctx context.Context, args []string) error {
 	return nil
 }
 
+// seqPager returns the requests of clients that each read the users page
+// after page, as an importer does (startIndex 1, 101, 201, … count=100),
+// wrapping around at the end; client w starts at the w-th of workers
+// equal parts of the list, so that the clients do not read the same pages.
+// Each client's place survives the warm-up: the measured requests go on
+// where it stopped.
+func seqPager(users, workers int) func(w int) (string, string, string) {
+	pages := max(users/100, 1)
+	next := make([]int, workers)
+	for w := range next {
+		next[w] = w * (pages / workers)
+	}
+	return func(w int) (string, string, string) {
+		p := next[w] % pages
+		next[w] = p + 1
+		return "GET", fmt.Sprintf("/Users?startIndex=%d&count=100", p*100+1), ""
+	}
+}
+
 // runOp sends o.n requests from workers clients and returns the exact
 // percentiles of their latencies. A request answered with another status
 // than o.want counts as an error (its latency is kept); the first few
@@ -247,7 +272,12 @@ func runOp(ctx context.Context, hc *http.Client, base, token string, workers int
 				if i >= o.n {
 					return
 				}
-				method, path, body := o.req(i+offset, rng)
+				var method, path, body string
+				if o.worker != nil {
+					method, path, body = o.worker(w)
+				} else {
+					method, path, body = o.req(i+offset, rng)
+				}
 				t0 := time.Now()
 				status, msg, err := do(ctx, hc, method, base+path, token, body)
 				lat[i] = time.Since(t0)

@@ -1,0 +1,159 @@
+package sqlite
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/roster-scim/roster"
+	"github.com/roster-scim/roster/internal/sqlstore"
+	"github.com/roster-scim/roster/scim"
+)
+
+func listIDs(tb testing.TB, db *DB, dir string, start, count int) ([]string, int) {
+	tb.Helper()
+	res, err := db.List(context.Background(), dir, scim.UserType, scim.ListQuery{StartIndex: start, Count: count})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	for _, r := range res.Resources {
+		out = append(out, r.ID)
+	}
+	return out, res.Total
+}
+
+func mustCreateUsers(tb testing.TB, db *DB, dir string, n int) {
+	tb.Helper()
+	for range n {
+		r := &scim.Resource{Type: scim.UserType, Attrs: map[string]any{"userName": "user-" + roster.NewID()}}
+		if _, err := db.Create(context.Background(), dir, r, nil); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// TestSequentialPagesReadAfterTheCursor shows that a sequential pager's
+// next page is read after the rid where the previous page ended, not with
+// OFFSET: the database is changed behind the store's back in a way that a
+// deletion never leaves (a resource moved to the front of the rid order),
+// which OFFSET sees and the remembered rid does not; a deletion then makes
+// the store forget the positions.
+func TestSequentialPagesReadAfterTheCursor(t *testing.T) {
+	db := MustOpenDB(t)
+	dir := mustAddTenant(t, db, "pages").Dir.ID
+	mustCreateUsers(t, db, dir, 12)
+	before, _ := listIDs(t, db, dir, 1, 100)
+	p1, _ := listIDs(t, db, dir, 1, 3)
+	p2, _ := listIDs(t, db, dir, 4, 3)
+	if !slices.Equal(p1, before[0:3]) || !slices.Equal(p2, before[3:6]) {
+		t.Fatalf("pages %v %v, want %v %v", p1, p2, before[0:3], before[3:6])
+	}
+	if _, err := db.write.Exec(`UPDATE resources SET rid = -1 WHERE dir_id = ? AND id = ?`, dir, before[11]); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := listIDs(t, db, dir, 1, 100)
+	if moved[0] != before[11] {
+		t.Fatalf("the moved user is not first: %v", moved)
+	}
+	p3, total := listIDs(t, db, dir, 7, 3)
+	if !slices.Equal(p3, before[6:9]) || total != 12 {
+		t.Errorf("page after the cursor: %v (total %d), want %v (12); OFFSET would give %v", p3, total, before[6:9], moved[6:9])
+	}
+	// A deletion: the next page is read with OFFSET in the list as it is.
+	if err := db.Delete(context.Background(), dir, scim.UserType, before[0], 0); err != nil {
+		t.Fatal(err)
+	}
+	now, _ := listIDs(t, db, dir, 1, 100)
+	p4, total := listIDs(t, db, dir, 10, 3)
+	if !slices.Equal(p4, now[9:11]) || total != 11 {
+		t.Errorf("page after a deletion: %v (total %d), want %v (11)", p4, total, now[9:11])
+	}
+}
+
+// TestResourceCountsBackfill: migration 0007 counts the resources that
+// exist when it runs.
+func TestResourceCountsBackfill(t *testing.T) {
+	dataDir := t.TempDir()
+	db := mustOpenDir(t, dataDir)
+	dir := mustAddTenant(t, db, "backfill").Dir.ID
+	mustCreateUsers(t, db, dir, 3)
+	for _, stmt := range []string{
+		`DROP TRIGGER resources_count_insert`, `DROP TRIGGER resources_count_delete`, `DROP TABLE resource_counts`,
+		`DELETE FROM schema_migrations WHERE name = 'migrations/0007_resource_counts.sql'`,
+	} {
+		if _, err := db.write.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	mustCreateUsers(t, db, dir, 5)
+	db.Close()
+	db = mustOpenDir(t, dataDir)
+	if _, total := listIDs(t, db, dir, 1, 1); total != 5+3 {
+		t.Errorf("total after the migration: %d, want 8", total)
+	}
+}
+
+// TestListPlans: the page after a cursor and the total of an unfiltered
+// list read indexes, not the directory.
+func TestListPlans(t *testing.T) {
+	db := MustOpenDB(t)
+	dir := mustAddTenant(t, db, "plans").Dir.ID
+	lq, err := dialect.ListSQL(db.reg.ResourceType(scim.UserType), dir, scim.ListQuery{StartIndex: 101, Count: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		query string
+		args  []any
+		want  string
+	}{
+		{lq.After, lq.AfterArgs(1000, 100), "SEARCH r USING INDEX resources_type (dir_id=? AND type=? AND rowid>?)"},
+		{lq.Count, lq.CountArgs, "SEARCH resource_counts USING PRIMARY KEY (dir_id=? AND type=?)"},
+	} {
+		plan := strings.Join(explain(t, db, c.query, c.args), "\n")
+		if !strings.Contains(plan, c.want) {
+			t.Errorf("%s\n\tplan %s\n\twant %s", c.query, plan, c.want)
+		}
+	}
+	var _ sqlstore.ListSQL = lq
+}
+
+// TestListConcurrent pages, matches and deletes from several goroutines on
+// one database, for the race detector: the statements and page ends are
+// shared.
+func TestListConcurrent(t *testing.T) {
+	db := MustOpenDB(t)
+	dir := mustAddTenant(t, db, "concurrent").Dir.ID
+	mustCreateUsers(t, db, dir, 40)
+	all, _ := listIDs(t, db, dir, 1, 100)
+	errs := make(chan error, 8)
+	for w := range 4 {
+		go func() {
+			for round := range 5 {
+				for start := 1; start <= 40; start += 7 {
+					if _, err := db.List(context.Background(), dir, scim.UserType, scim.ListQuery{StartIndex: start, Count: 7}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if w == 0 {
+					if err := db.Delete(context.Background(), dir, scim.UserType, all[round], 0); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, total := listIDs(t, db, dir, 1, 100); total != 35 || !slices.Equal(got, all[5:]) {
+		t.Errorf("after the deletes: %d, %v; want 35, %v", total, got, all[5:])
+	}
+}
