@@ -29,3 +29,16 @@ CREATE TRIGGER oauth_clients_auth AFTER UPDATE OR DELETE ON oauth_clients
 	FOR EACH STATEMENT EXECUTE FUNCTION bump_auth_epoch();
 CREATE TRIGGER organizations_auth AFTER UPDATE OR DELETE ON organizations
 	FOR EACH STATEMENT EXECUTE FUNCTION bump_auth_epoch();
+-- roster copy empties the tables with TRUNCATE, which fires no DELETE
+-- trigger: servers already running on the database must not keep
+-- answering from what they verified before.
+CREATE TRIGGER api_keys_auth_truncate AFTER TRUNCATE ON api_keys
+	FOR EACH STATEMENT EXECUTE FUNCTION bump_auth_epoch();
+CREATE TRIGGER directory_keys_auth_truncate AFTER TRUNCATE ON directory_keys
+	FOR EACH STATEMENT EXECUTE FUNCTION bump_auth_epoch();
+CREATE TRIGGER directories_auth_truncate AFTER TRUNCATE ON directories
+	FOR EACH STATEMENT EXECUTE FUNCTION bump_auth_epoch();
+CREATE TRIGGER oauth_clients_auth_truncate AFTER TRUNCATE ON oauth_clients
+	FOR EACH STATEMENT EXECUTE FUNCTION bump_auth_epoch();
+CREATE TRIGGER organizations_auth_truncate AFTER TRUNCATE ON organizations
+	FOR EACH STATEMENT EXECUTE FUNCTION bump_auth_epoch();
