@@ -87,33 +87,53 @@ func (c *ListCache) stmt(ctx context.Context, db *sql.DB, query string) *sql.Stm
 	return st
 }
 
-// query runs a read query in tx, or on db when tx is nil, through its
-// prepared statement when the cache has one.
-func (c *ListCache) query(ctx context.Context, db *sql.DB, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+// querier runs one query: a prepared statement (*sql.Stmt), or SQL text
+// on a pool or transaction (sqlText).
+type querier interface {
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// sqlText is a query run as text on a *sql.DB or *sql.Tx.
+type sqlText struct {
+	on interface {
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+	query string
+}
+
+func (t sqlText) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.on.QueryContext(ctx, t.query, args...)
+}
+
+func (t sqlText) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return t.on.QueryRowContext(ctx, t.query, args...)
+}
+
+// querier returns how to run a read query in tx, or on db when tx is nil:
+// through its prepared statement when the cache has one, as text otherwise.
+func (c *ListCache) querier(ctx context.Context, db *sql.DB, tx *sql.Tx, query string) querier {
 	st := c.stmt(ctx, db, query)
 	switch {
 	case st != nil && tx != nil:
-		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		return tx.StmtContext(ctx, st)
 	case st != nil:
-		return st.QueryContext(ctx, args...)
+		return st
 	case tx != nil:
-		return tx.QueryContext(ctx, query, args...)
+		return sqlText{tx, query}
 	}
-	return db.QueryContext(ctx, query, args...)
+	return sqlText{db, query}
+}
+
+// query runs a read query (see querier).
+func (c *ListCache) query(ctx context.Context, db *sql.DB, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	return c.querier(ctx, db, tx, query).QueryContext(ctx, args...)
 }
 
 // queryRow is query for one row.
 func (c *ListCache) queryRow(ctx context.Context, db *sql.DB, tx *sql.Tx, query string, args ...any) *sql.Row {
-	st := c.stmt(ctx, db, query)
-	switch {
-	case st != nil && tx != nil:
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	case st != nil:
-		return st.QueryRowContext(ctx, args...)
-	case tx != nil:
-		return tx.QueryRowContext(ctx, query, args...)
-	}
-	return db.QueryRowContext(ctx, query, args...)
+	return c.querier(ctx, db, tx, query).QueryRowContext(ctx, args...)
 }
 
 // cursorKey names the end of one page of one list: the page of count
