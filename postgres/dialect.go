@@ -74,6 +74,8 @@ var dialect = &sqlstore.Dialect{
 	// Without statistics the planner may walk a whole directory for a
 	// userName match (see sqlstore.statsKeeper).
 	Analyze: "ANALYZE resources, emails, memberships",
+	GroupsOf: `(SELECT coalesce(json_agg(json_build_array(g.id, g.type, g.label) ORDER BY m.group_rid), '[]')::text
+		FROM memberships m JOIN resources g ON g.rid = m.group_rid WHERE m.member_rid = r.rid)`,
 }
 
 // badText turns PostgreSQL's refusal of the NUL character, which neither

@@ -50,4 +50,6 @@ var dialect = &sqlstore.Dialect{
 	GroupCommit: true,
 	// One writer at a time: the counter rows cost no concurrency.
 	ResourceCounts: true,
+	GroupsOf: `(SELECT json_group_array(json_array(g.id, g.type, g.label) ORDER BY m.group_rid)
+		FROM memberships m JOIN resources g ON g.rid = m.group_rid WHERE m.member_rid = r.rid)`,
 }

@@ -76,7 +76,9 @@ func TestQueryPlanUnfiltered(t *testing.T) {
 	lq := sqltest.Unfiltered(t, dialect, db.reg, roster.NewID())
 	plan := explain(t, db, lq.Page, lq.PageArgs)
 	t.Logf("%s\n\t%s", lq.Page, strings.Join(plan, "\n\t"))
-	if got := strings.Join(plan, "\n"); !strings.Contains(got, "INDEX resources_type") || strings.Contains(got, "TEMP B-TREE") {
+	// Each user's groups are sorted (USE TEMP B-TREE FOR
+	// json_group_array(ORDER BY)), a few rows each; the page is not.
+	if got := strings.Join(plan, "\n"); !strings.Contains(got, "INDEX resources_type") || strings.Contains(got, "TEMP B-TREE FOR ORDER BY") {
 		t.Errorf("the page is not read in index order")
 	}
 }

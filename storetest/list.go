@@ -385,4 +385,20 @@ func testListMembers(f *fixture) {
 	if rs := f.list(dir, scim.UserType, f.query(scim.UserType, "")).Resources; len(rs) != 1 || len(rs[0].Groups) != 1 || rs[0].Groups[0].Value != g.ID {
 		t.Errorf("listed user's groups: %v", rs)
 	}
+	// A listed user's groups are those Get reads, in the same order,
+	// whether the page is filtered (a matching query) or not, and a user
+	// in none has an empty list.
+	f.group(dir, "ops", u.ID)
+	bob := f.user(dir, "bob")
+	for _, filter := range []string{"", `userName eq "alice"`, `userName eq "bob"`} {
+		for _, r := range f.list(dir, scim.UserType, f.query(scim.UserType, filter)).Resources {
+			want := f.get(dir, scim.UserType, r.ID).Groups
+			if !slices.Equal(r.Groups, want) || r.Groups == nil {
+				t.Errorf("filter %q: listed %s has groups %#v, Get reads %#v", filter, r.ID, r.Groups, want)
+			}
+			if r.ID == u.ID && len(want) != 2 || r.ID == bob.ID && len(want) != 0 {
+				t.Errorf("filter %q: %s is in groups %v", filter, r.ID, want)
+			}
+		}
+	}
 }

@@ -111,4 +111,10 @@ type Dialect struct {
 	// (groupcommit.go): for a database with one writer connection, where
 	// each commit's fsync would otherwise be paid in turn.
 	GroupCommit bool
+	// GroupsOf is a scalar subquery on the resources row r that returns
+	// its groups as JSON text, [[id, type, label], …] in group rid order:
+	// a page of users then reads their groups in its own statement, one
+	// snapshot with no statement per user. "" reads them one user at a
+	// time.
+	GroupsOf string
 }

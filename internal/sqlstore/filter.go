@@ -26,6 +26,9 @@ type ListSQL struct {
 	// Unfiltered is set when the list has no filter, so that its total
 	// is the directory's count of the type.
 	Unfiltered bool
+	// Groups is set when Page and After return each user's groups as
+	// an eighth column (Dialect.GroupsOf), read by readPage.
+	Groups bool
 }
 
 // AfterArgs returns the arguments of After for the page after rid.
@@ -56,9 +59,13 @@ func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (
 		// One primary-key read instead of a walk of the directory.
 		count = `SELECT coalesce((SELECT n FROM resource_counts WHERE dir_id = ` + d.Param(1) + ` AND type = ` + d.Param(2) + `), 0)`
 	}
+	sel, groups := selectResource, rt.Name == scim.UserType && d.GroupsOf != ""
+	if groups {
+		sel = selectResourceWith(", " + d.GroupsOf)
+	}
 	after := ""
 	if q.SortBy == nil && !q.Descending {
-		after = selectResource + base + ` AND r.rid > ` + d.Param(len(countArgs)+1) + ` ORDER BY r.rid ASC LIMIT ` + d.Param(len(countArgs)+2)
+		after = sel + base + ` AND r.rid > ` + d.Param(len(countArgs)+1) + ` ORDER BY r.rid ASC LIMIT ` + d.Param(len(countArgs)+2)
 	}
 	order := c.orderBy(q)
 	start := max(q.StartIndex, 1)
@@ -67,10 +74,11 @@ func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (
 	return ListSQL{
 		Count:      count,
 		CountArgs:  countArgs,
-		Page:       selectResource + base + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset,
+		Page:       sel + base + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset,
 		PageArgs:   c.args,
 		After:      after,
 		Unfiltered: q.Filter == nil,
+		Groups:     groups,
 	}, nil
 }
 

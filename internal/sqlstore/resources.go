@@ -295,11 +295,19 @@ func (d *Dialect) loadRefs(ctx context.Context, tx *sql.Tx, query string, rid in
 // decodes with UseNumber whatever the column's type.
 const selectResource = `SELECT r.rid, r.type, r.id, r.created, r.modified, r.version, CAST(r.doc AS TEXT) FROM resources r`
 
-func scanResource(row interface{ Scan(...any) error }) (*scim.Resource, int64, error) {
+// selectResourceWith is selectResource with more columns after the
+// document.
+func selectResourceWith(cols string) string {
+	return strings.Replace(selectResource, " FROM ", cols+" FROM ", 1)
+}
+
+// scanResource reads one row of selectResource; extra receives the columns
+// that follow the document (selectResourceWith).
+func scanResource(row interface{ Scan(...any) error }, extra ...any) (*scim.Resource, int64, error) {
 	var r scim.Resource
 	var rid, created, modified int64
 	var doc []byte
-	if err := row.Scan(&rid, &r.Type, &r.ID, &created, &modified, &r.Version, &doc); err != nil {
+	if err := row.Scan(append([]any{&rid, &r.Type, &r.ID, &created, &modified, &r.Version, &doc}, extra...)...); err != nil {
 		return nil, 0, err
 	}
 	r.Created, r.LastModified = fromMicros(created), fromMicros(modified)
@@ -513,7 +521,7 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 		var rids []int64
 		if q.Count > 0 {
 			rows, err := c.query(ctx, s.r, tx, page, args...)
-			if res.Resources, rids, err = readPage(rows, err); err != nil {
+			if res.Resources, rids, err = readPage(rows, err, lq.Groups); err != nil {
 				return err
 			}
 		}
@@ -529,6 +537,9 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 			c.remember(cursor{key: cursorKey{dir: dir, typ: typ, count: q.Count, end: start - 1 + n}, rid: rids[n-1], removed: removed})
 		}
 		for i, r := range res.Resources {
+			if lq.Groups {
+				break
+			}
 			if err := s.listRelations(ctx, c, tx, r, rids[i], q.WithMembers); err != nil {
 				return err
 			}
@@ -543,21 +554,22 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 
 // listShort answers a filtered first page without a read transaction when
 // the page comes back short, so that its length is the total: one
-// statement is its own snapshot. Relations (a user's groups, a group's
-// members) take more statements, each its own snapshot: they are read,
-// then each resource's version is read again, and since every membership
-// change gives the user or group a new version, an unchanged version
-// means that the relations read belong to the version the page read. It
-// returns nil, and the caller reads in a transaction, when the page is
-// full (a count is needed) or a version changed.
+// statement is its own snapshot, users' groups included where the page
+// reads them (ListSQL.Groups). Relations read apart (a group's members)
+// take more statements, each its own snapshot: they are read, then each
+// resource's version is read again, and since every membership change
+// gives the user or group a new version, an unchanged version means that
+// the relations read belong to the version the page read. It returns nil,
+// and the caller reads in a transaction, when the page is full (a count
+// is needed) or a version changed.
 func (s *Store) listShort(ctx context.Context, c *ListCache, lq ListSQL, q scim.ListQuery) (*scim.ListResult, error) {
 	rows, err := c.query(ctx, s.r, nil, lq.Page, lq.PageArgs...)
-	rs, rids, err := readPage(rows, err)
+	rs, rids, err := readPage(rows, err, lq.Groups)
 	if err != nil || len(rs) >= q.Count {
 		return nil, err
 	}
 	for i, r := range rs {
-		if !s.hasRelations(r, q.WithMembers) {
+		if lq.Groups || !s.hasRelations(r, q.WithMembers) {
 			continue
 		}
 		if err := s.listRelations(ctx, c, nil, r, rids[i], q.WithMembers); err != nil {
@@ -602,20 +614,53 @@ func (s *Store) listRelations(ctx context.Context, c *ListCache, tx *sql.Tx, r *
 }
 
 // readPage reads the rows of a list's page query and returns its
-// resources with their rids, never nil.
-func readPage(rows *sql.Rows, err error) ([]*scim.Resource, []int64, error) {
+// resources with their rids, never nil; with groups, each row ends with
+// the user's groups as JSON (Dialect.GroupsOf).
+func readPage(rows *sql.Rows, err error, groups bool) ([]*scim.Resource, []int64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rows.Close()
 	out, rids := []*scim.Resource{}, []int64{}
+	var extra []any
+	var refs []byte
+	if groups {
+		extra = []any{&refs}
+	}
 	for rows.Next() {
-		r, rid, err := scanResource(rows)
+		r, rid, err := scanResource(rows, extra...)
 		if err != nil {
 			return nil, nil, err
+		}
+		if groups {
+			if r.Groups, err = decodeRefs(refs); err != nil {
+				return nil, nil, fmt.Errorf("decode groups of %s: %w", r.ID, err)
+			}
 		}
 		out = append(out, r)
 		rids = append(rids, rid)
 	}
 	return out, rids, rows.Err()
+}
+
+// decodeRefs decodes the [[id, type, label], …] of Dialect.GroupsOf; a
+// null label is an empty display. No groups is an empty slice, as
+// loadGroups returns.
+func decodeRefs(b []byte) ([]scim.Member, error) {
+	if len(b) == 0 || string(b) == "[]" {
+		return []scim.Member{}, nil
+	}
+	var rows [][3]*string
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]scim.Member, len(rows))
+	for i, row := range rows {
+		for j, dst := range []*string{&out[i].Value, &out[i].Type, &out[i].Display} {
+			if row[j] != nil {
+				*dst = *row[j]
+			}
+		}
+	}
+	return out, nil
 }
