@@ -35,8 +35,9 @@ func mustCreateUsers(tb testing.TB, db *DB, dir string, n int) {
 }
 
 // TestSequentialPagesReadAfterTheCursor shows that a sequential pager's
-// next page is read after the rid where the previous page ended, not with
-// OFFSET: the database is changed behind the store's back in a way that a
+// next page is read after the rid where the previous page ended, and a
+// page elsewhere after the nearest such mark before it, not with OFFSET
+// from the start: the database is changed behind the store's back in a way that a
 // deletion never leaves (a resource moved to the front of the rid order),
 // which OFFSET sees and the remembered rid does not; a deletion then makes
 // the store forget the positions.
@@ -60,6 +61,11 @@ func TestSequentialPagesReadAfterTheCursor(t *testing.T) {
 	p3, total := listIDs(t, db, dir, 7, 3)
 	if !slices.Equal(p3, before[6:9]) || total != 12 {
 		t.Errorf("page after the cursor: %v (total %d), want %v (12); OFFSET would give %v", p3, total, before[6:9], moved[6:9])
+	}
+	// A page between marks: after the nearest one before it (3), with
+	// OFFSET from there.
+	if p, _ := listIDs(t, db, dir, 5, 2); !slices.Equal(p, before[4:6]) {
+		t.Errorf("page between marks: %v, want %v; OFFSET from the start would give %v", p, before[4:6], moved[4:6])
 	}
 	// A deletion: the next page is read with OFFSET in the list as it is.
 	if err := db.Delete(context.Background(), dir, scim.UserType, before[0], 0); err != nil {
@@ -109,7 +115,7 @@ func TestListPlans(t *testing.T) {
 		args  []any
 		want  string
 	}{
-		{lq.After, lq.AfterArgs(1000, 100), "SEARCH r USING INDEX resources_type (dir_id=? AND type=? AND rowid>?)"},
+		{lq.After, lq.AfterArgs(1000, 100, 0), "SEARCH r USING INDEX resources_type (dir_id=? AND type=? AND rowid>?)"},
 		{lq.Count, lq.CountArgs, "SEARCH resource_counts USING PRIMARY KEY (dir_id=? AND type=?)"},
 	} {
 		plan := strings.Join(explain(t, db, c.query, c.args), "\n")

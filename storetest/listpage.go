@@ -186,4 +186,17 @@ func testListSequentialPages(f *fixture) {
 	check("past the end", 41, 5)
 	check("a jump", 3, 7)
 	check("after a jump", 10, 7)
+	// Pages anywhere, of any size, read after whatever positions earlier
+	// pages left, with a create and a delete between rounds.
+	for round := range 3 {
+		for i := range 24 {
+			check(fmt.Sprintf("jumping, round %d", round), (i*7)%27+1, i%6+1)
+		}
+		f.user(dir, fmt.Sprintf("jumper%d", round))
+		if round == 1 {
+			if err := f.Store.Delete(f.ctx, dir, scim.UserType, all()[13], 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -17,11 +17,12 @@ type ListSQL struct {
 	CountArgs []any
 	Page      string
 	PageArgs  []any
-	// After is the page that follows a given rid, for a list in the
-	// default order (rid ascending): a sequential pager's next page,
-	// read from the index at the rid instead of stepping over OFFSET
-	// entries. Its arguments are CountArgs, the rid and the page size
-	// (AfterArgs). "" when the list is sorted otherwise.
+	// After is a page of the resources after a given rid, for a list in
+	// the default order (rid ascending): read from the index at the rid
+	// (see ListCache), stepping over fewer entries with OFFSET than Page
+	// does. Its arguments are CountArgs, the rid, the page size and the
+	// offset after the rid (AfterArgs). "" when the list is sorted
+	// otherwise.
 	After string
 	// Unfiltered is set when the list has no filter, so that its total
 	// is the directory's count of the type.
@@ -31,9 +32,10 @@ type ListSQL struct {
 	Groups bool
 }
 
-// AfterArgs returns the arguments of After for the page after rid.
-func (l ListSQL) AfterArgs(rid int64, count int) []any {
-	return append(append(make([]any, 0, len(l.CountArgs)+2), l.CountArgs...), rid, count)
+// AfterArgs returns the arguments of After for the page of count
+// resources that starts offset resources after rid.
+func (l ListSQL) AfterArgs(rid int64, count, offset int) []any {
+	return append(append(make([]any, 0, len(l.CountArgs)+3), l.CountArgs...), rid, count, offset)
 }
 
 // ListSQL builds the statements that list the resources of type rt in
@@ -65,7 +67,7 @@ func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (
 	}
 	after := ""
 	if q.SortBy == nil && !q.Descending {
-		after = sel + base + ` AND r.rid > ` + d.Param(len(countArgs)+1) + ` ORDER BY r.rid ASC LIMIT ` + d.Param(len(countArgs)+2)
+		after = sel + base + ` AND r.rid > ` + d.Param(len(countArgs)+1) + ` ORDER BY r.rid ASC LIMIT ` + d.Param(len(countArgs)+2) + ` OFFSET ` + d.Param(len(countArgs)+3)
 	}
 	order := c.orderBy(q)
 	start := max(q.StartIndex, 1)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
+	"sort"
 	"sync"
 )
 
@@ -15,30 +17,35 @@ const (
 	// (values are bound), so a server sees few; once the cap is reached,
 	// other statements run unprepared, as on PostgreSQL.
 	listStmtsMax = 64
-	// listCursorsMax caps the remembered page ends, least recently used
-	// out first.
-	listCursorsMax = 1024
+	// listsMax caps the lists whose positions are kept, least recently
+	// used out first, and listMarksMax the positions kept of one list: at
+	// 1,000,000 resources, a page then steps over about 1,000 entries at
+	// most once the list has been read across.
+	listsMax     = 256
+	listMarksMax = 1024
 )
 
 // ListCache is what List keeps in memory from one call to the next, for
 // one store (ListWith): the statements of lists prepared once on its read
-// pool, and where recent pages of unfiltered lists ended, so that a
-// sequential pager's next page (startIndex 1, 101, 201, …) is read from
-// the index at the last rid instead of stepping over every earlier entry
-// with OFFSET. The sqlite package keeps one per database; it needs the
+// pool, and where pages of unfiltered lists ended (marks), so that a page
+// is read from the index after the rid of the nearest mark before it
+// instead of stepping over every earlier entry with OFFSET: a sequential
+// pager's next page (startIndex 1, 101, 201, …) starts at a mark, and
+// pages anywhere in a list that has been read across step over few
+// entries. The sqlite package keeps one per database; it needs the
 // resource_counts table (Dialect.ResourceCounts), whose removed column
 // tells whether a remembered position still holds.
 type ListCache struct {
-	mu      sync.Mutex
-	stmts   map[string]*sql.Stmt
-	cursors map[cursorKey]*list.Element
-	lru     list.List // of *cursor, most recently used first
-	closed  bool
+	mu     sync.Mutex
+	stmts  map[string]*sql.Stmt
+	lists  map[listKey]*list.Element
+	lru    list.List // of *listMarks, most recently used first
+	closed bool
 }
 
 // NewListCache returns an empty cache.
 func NewListCache() *ListCache {
-	return &ListCache{stmts: map[string]*sql.Stmt{}, cursors: map[cursorKey]*list.Element{}}
+	return &ListCache{stmts: map[string]*sql.Stmt{}, lists: map[listKey]*list.Element{}}
 }
 
 // Close closes the prepared statements; the cache prepares no more.
@@ -136,58 +143,97 @@ func (c *ListCache) queryRow(ctx context.Context, db *sql.DB, tx *sql.Tx, query 
 	return c.querier(ctx, db, tx, query).QueryRowContext(ctx, args...)
 }
 
-// cursorKey names the end of one page of one list: the page of count
-// resources of type typ in directory dir, unfiltered, in rid order, that
-// ended at position end (1-based).
-type cursorKey struct {
-	dir, typ   string
-	count, end int
+// listKey names one unfiltered list: the resources of type typ in
+// directory dir, in rid order.
+type listKey struct{ dir, typ string }
+
+// mark is a known position in a list: pos resources of the list have a
+// rid up to rid, so the resources from position pos+1 on are those after
+// rid. Pages leave one where they end.
+type mark struct {
+	pos int
+	rid int64
 }
 
-// cursor is a remembered page end: the rid of its last resource, and the
-// directory's removed counter (resource_counts) when it was read, in the
-// same snapshot. While the counter is unchanged no resource of the
-// directory and type was deleted, and since a new resource takes a rid
-// larger than every existing one, the resources up to rid, and so their
-// positions, are the same: the page after position end is the page
-// after rid. A deletion anywhere makes the cursor unusable.
-type cursor struct {
-	key     cursorKey
-	rid     int64
+// listMarks are the marks of one list, sorted by position, all read while
+// the directory's removed counter (resource_counts) was removed. While
+// the counter is unchanged no resource of the list was deleted, and since
+// a new resource takes a rid larger than every existing one, the
+// resources up to a mark's rid, and so its position, are the same. A
+// deletion anywhere makes every mark of the list unusable.
+type listMarks struct {
+	key     listKey
 	removed int64
+	marks   []mark
 }
 
-// cursor returns the remembered end of the page that ended at key.end.
-func (c *ListCache) cursor(key cursorKey) (cursor, bool) {
+// nearest returns the mark of key's list with the largest position up to
+// pos, if one was read with the same removed counter.
+func (c *ListCache) nearest(key listKey, removed int64, pos int) (mark, bool) {
 	if c == nil {
-		return cursor{}, false
+		return mark{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.cursors[key]
+	e, ok := c.lists[key]
 	if !ok {
-		return cursor{}, false
+		return mark{}, false
 	}
 	c.lru.MoveToFront(e)
-	return *e.Value.(*cursor), true
+	l := e.Value.(*listMarks)
+	i := sort.Search(len(l.marks), func(i int) bool { return l.marks[i].pos > pos })
+	if l.removed != removed || i == 0 {
+		return mark{}, false
+	}
+	return l.marks[i-1], true
 }
 
-// remember records the end of a page.
-func (c *ListCache) remember(cur cursor) {
-	if c == nil {
+// mark records a position of key's list read with the removed counter
+// removed. A newer counter drops the list's marks; an older one (a
+// snapshot that began before a deletion) is ignored. Past listMarksMax a
+// list drops the mark whose neighbours are closest, so that the marks
+// kept spread over the list and the distance a page steps over with
+// OFFSET from the nearest stays small.
+func (c *ListCache) mark(key listKey, removed int64, m mark) {
+	if c == nil || m.pos <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.cursors[cur.key]; ok {
-		*e.Value.(*cursor) = cur
+	var l *listMarks
+	if e, ok := c.lists[key]; ok {
 		c.lru.MoveToFront(e)
+		l = e.Value.(*listMarks)
+	} else {
+		l = &listMarks{key: key, removed: removed}
+		c.lists[key] = c.lru.PushFront(l)
+		for c.lru.Len() > listsMax {
+			last := c.lru.Back()
+			delete(c.lists, last.Value.(*listMarks).key)
+			c.lru.Remove(last)
+		}
+	}
+	switch {
+	case removed < l.removed:
+		return
+	case removed > l.removed:
+		l.removed, l.marks = removed, l.marks[:0]
+	}
+	i := sort.Search(len(l.marks), func(i int) bool { return l.marks[i].pos >= m.pos })
+	if i < len(l.marks) && l.marks[i].pos == m.pos {
+		l.marks[i] = m
 		return
 	}
-	c.cursors[cur.key] = c.lru.PushFront(&cur)
-	for c.lru.Len() > listCursorsMax {
-		last := c.lru.Back()
-		delete(c.cursors, last.Value.(*cursor).key)
-		c.lru.Remove(last)
+	l.marks = slices.Insert(l.marks, i, m)
+	if len(l.marks) > listMarksMax {
+		// Never the first or the last: they bound the list as far as it
+		// has been read.
+		drop, gap := 1, l.marks[2].pos-l.marks[0].pos
+		for j := 2; j < len(l.marks)-1; j++ {
+			if g := l.marks[j+1].pos - l.marks[j-1].pos; g < gap {
+				drop, gap = j, g
+			}
+		}
+		l.marks = slices.Delete(l.marks, drop, drop+1)
 	}
 }

@@ -504,8 +504,9 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 	res := &scim.ListResult{Resources: []*scim.Resource{}}
 	// Page and count in one read transaction, so both see one snapshot.
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		// A sequential pager's page: read after the rid where the
-		// previous page ended, if no deletion moved the positions since.
+		// An unfiltered page is read after the nearest mark before it
+		// (where an earlier page ended), if no deletion moved the
+		// positions since: a sequential pager's next page starts at one.
 		page, args := lq.Page, lq.PageArgs
 		seq := c != nil && s.d.ResourceCounts && lq.Unfiltered && lq.After != "" && q.Count > 0
 		var removed int64
@@ -514,8 +515,8 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 			if err != nil {
 				return err
 			}
-			if cur, ok := c.cursor(cursorKey{dir: dir, typ: typ, count: q.Count, end: start - 1}); ok && start > 1 && cur.removed == removed {
-				page, args = lq.After, lq.AfterArgs(cur.rid, q.Count)
+			if m, ok := c.nearest(listKey{dir, typ}, removed, start-1); ok {
+				page, args = lq.After, lq.AfterArgs(m.rid, q.Count, start-1-m.pos)
 			}
 		}
 		var rids []int64
@@ -533,8 +534,8 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 		} else if err := c.queryRow(ctx, s.r, tx, lq.Count, lq.CountArgs...).Scan(&res.Total); err != nil {
 			return err
 		}
-		if seq && n == q.Count {
-			c.remember(cursor{key: cursorKey{dir: dir, typ: typ, count: q.Count, end: start - 1 + n}, rid: rids[n-1], removed: removed})
+		if seq && n > 0 {
+			c.mark(listKey{dir, typ}, removed, mark{pos: start - 1 + n, rid: rids[n-1]})
 		}
 		for i, r := range res.Resources {
 			if lq.Groups {
