@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roster-scim/roster"
 	"github.com/roster-scim/roster/internal/sqlstore"
@@ -117,6 +119,7 @@ func TestListPlans(t *testing.T) {
 	}{
 		{lq.After, lq.AfterArgs(1000, 100, 0), "SEARCH r USING INDEX resources_type (dir_id=? AND type=? AND rowid>?)"},
 		{lq.Count, lq.CountArgs, "SEARCH resource_counts USING PRIMARY KEY (dir_id=? AND type=?)"},
+		{lq.Hops, lq.HopsArgs(1000, 1024, 100000), "SEARCH r USING COVERING INDEX resources_type (dir_id=? AND type=? AND rowid>?)"},
 	} {
 		plan := strings.Join(explain(t, db, c.query, c.args), "\n")
 		if !strings.Contains(plan, c.want) {
@@ -161,5 +164,71 @@ func TestListConcurrent(t *testing.T) {
 	}
 	if got, total := listIDs(t, db, dir, 1, 100); total != 35 || !slices.Equal(got, all[5:]) {
 		t.Errorf("after the deletes: %d, %v; want 35, %v", total, got, all[5:])
+	}
+}
+
+// TestPagesFarFromAnyMark: a page far from every known position walks
+// there in steps (ListSQL.Hops) and leaves marks along the way, so that a
+// later page in between starts at one; every page equals the list's
+// slice, before and after a deletion.
+func TestPagesFarFromAnyMark(t *testing.T) {
+	db := MustOpenDB(t)
+	dir := mustAddTenant(t, db, "far").Dir.ID
+	const n = 5000
+	tx, err := db.write.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range n {
+		r := &scim.Resource{Type: scim.UserType, ID: roster.NewID(), Attrs: map[string]any{"userName": fmt.Sprintf("user%05d", i)}, Created: now, LastModified: now, Version: 1}
+		if _, err := sqlstore.InsertResource(context.Background(), dialect, tx, dir, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	all := func() []string {
+		var out []string
+		rows, err := db.read.Query(`SELECT id FROM resources WHERE dir_id = ? AND type = 'User' ORDER BY rid`, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			out = append(out, id)
+		}
+		return out
+	}
+	before := all()
+	check := func(what string, want []string, start, count int) {
+		t.Helper()
+		got, total := listIDs(t, db, dir, start, count)
+		if w := want[min(start-1, len(want)):min(start-1+count, len(want))]; !slices.Equal(got, w) || total != len(want) {
+			t.Errorf("%s: page at %d of %d: %d ids from %v (total %d); want from %v (total %d)", what, start, count, len(got), got[:min(1, len(got))], total, w[:min(1, len(w))], len(want))
+		}
+	}
+	check("far", before, 4001, 100)
+	check("past the end", before, 4990, 100)
+	// Behind the store's back the last user moves to the front: a page
+	// read after a mark left by the walk (2048) does not see it, OFFSET
+	// from the start would.
+	if _, err := db.write.Exec(`UPDATE resources SET rid = -1 WHERE dir_id = ? AND id = ?`, dir, before[n-1]); err != nil {
+		t.Fatal(err)
+	}
+	check("between the walk's marks", before, 2050, 10)
+	if _, err := db.write.Exec(`UPDATE resources SET rid = (SELECT max(rid) + 1 FROM resources) WHERE rid = -1`); err != nil {
+		t.Fatal(err)
+	}
+	// A deletion: the positions shift, the walk starts afresh.
+	if err := db.Delete(context.Background(), dir, scim.UserType, before[10], 0); err != nil {
+		t.Fatal(err)
+	}
+	after := all()
+	for _, start := range []int{3500, 1, 2600, 4950, 1200, 4899} {
+		check("after a deletion", after, start, 100)
 	}
 }

@@ -24,12 +24,26 @@ type ListSQL struct {
 	// offset after the rid (AfterArgs). "" when the list is sorted
 	// otherwise.
 	After string
+	// Hops walks an unfiltered list in rid order from a given rid, a
+	// fixed number of resources at a time, and returns where each step
+	// lands: (n, rid) for n = step, 2·step, … up to a limit, each the rid
+	// of the resource n positions after the start (HopsArgs). One walk
+	// over the index, no slower than OFFSET's over the same entries, that
+	// leaves positions (ListCache's marks) all along the way. "" unless
+	// the list is unfiltered in the default order.
+	Hops string
 	// Unfiltered is set when the list has no filter, so that its total
 	// is the directory's count of the type.
 	Unfiltered bool
 	// Groups is set when Page and After return each user's groups as
 	// an eighth column (Dialect.GroupsOf), read by readPage.
 	Groups bool
+}
+
+// HopsArgs returns the arguments of Hops for steps of step resources
+// after rid, up to limit resources after it.
+func (l ListSQL) HopsArgs(rid int64, step, limit int) []any {
+	return []any{rid, step, l.CountArgs[0], l.CountArgs[1], step - 1, step, limit}
 }
 
 // AfterArgs returns the arguments of After for the page of count
@@ -65,9 +79,18 @@ func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (
 	if groups {
 		sel = selectResourceWith(", " + d.GroupsOf)
 	}
-	after := ""
+	after, hops := "", ""
 	if q.SortBy == nil && !q.Descending {
 		after = sel + base + ` AND r.rid > ` + d.Param(len(countArgs)+1) + ` ORDER BY r.rid ASC LIMIT ` + d.Param(len(countArgs)+2) + ` OFFSET ` + d.Param(len(countArgs)+3)
+		if q.Filter == nil {
+			// Placeholders numbered in the order they appear, as
+			// HopsArgs gives the values.
+			p := d.Param
+			hops = `WITH RECURSIVE hops(n, rid) AS (SELECT 0, ` + p(1) + ` UNION ALL SELECT n + ` + p(2) + `,
+				(SELECT r.rid FROM resources r WHERE r.dir_id = ` + p(3) + ` AND r.type = ` + p(4) + ` AND r.rid > hops.rid ORDER BY r.rid LIMIT 1 OFFSET ` + p(5) + `)
+				FROM hops WHERE n + ` + p(6) + ` <= ` + p(7) + ` AND rid IS NOT NULL)
+				SELECT n, rid FROM hops WHERE n > 0 AND rid IS NOT NULL`
+		}
 	}
 	order := c.orderBy(q)
 	start := max(q.StartIndex, 1)
@@ -79,6 +102,7 @@ func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (
 		Page:       sel + base + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset,
 		PageArgs:   c.args,
 		After:      after,
+		Hops:       hops,
 		Unfiltered: q.Filter == nil,
 		Groups:     groups,
 	}, nil

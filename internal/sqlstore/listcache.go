@@ -23,6 +23,9 @@ const (
 	// most once the list has been read across.
 	listsMax     = 256
 	listMarksMax = 1024
+	// listHop is the step of a walk to a page far from every mark
+	// (ListSQL.Hops): the most a page steps over with OFFSET after one.
+	listHop = 1024
 )
 
 // ListCache is what List keeps in memory from one call to the next, for

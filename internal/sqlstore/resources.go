@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -515,9 +516,18 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 			if err != nil {
 				return err
 			}
-			if m, ok := c.nearest(listKey{dir, typ}, removed, start-1); ok {
-				page, args = lq.After, lq.AfterArgs(m.rid, q.Count, start-1-m.pos)
+			m, ok := c.nearest(listKey{dir, typ}, removed, start-1)
+			if !ok {
+				m = mark{rid: math.MinInt64} // before every resource
 			}
+			// Far from the nearest mark, walk there leaving marks, so
+			// that the next pages in between step over few entries.
+			if start-1-m.pos >= 2*listHop {
+				if m, err = s.hop(ctx, c, tx, lq, listKey{dir, typ}, removed, m, start-1); err != nil {
+					return err
+				}
+			}
+			page, args = lq.After, lq.AfterArgs(m.rid, q.Count, start-1-m.pos)
 		}
 		var rids []int64
 		if q.Count > 0 {
@@ -551,6 +561,28 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 		return nil, err
 	}
 	return res, nil
+}
+
+// hop walks an unfiltered list from the mark from towards position pos,
+// listHop resources at a time (ListSQL.Hops), marks where each step lands
+// and returns the last mark reached.
+func (s *Store) hop(ctx context.Context, c *ListCache, tx *sql.Tx, lq ListSQL, key listKey, removed int64, from mark, pos int) (mark, error) {
+	rows, err := c.query(ctx, s.r, tx, lq.Hops, lq.HopsArgs(from.rid, listHop, pos-from.pos)...)
+	if err != nil {
+		return from, err
+	}
+	defer rows.Close()
+	last := from
+	for rows.Next() {
+		var n int
+		var rid int64
+		if err := rows.Scan(&n, &rid); err != nil {
+			return from, err
+		}
+		last = mark{pos: from.pos + n, rid: rid}
+		c.mark(key, removed, last)
+	}
+	return last, rows.Err()
 }
 
 // listShort answers a filtered first page without a read transaction when
