@@ -175,20 +175,7 @@ func TestPagesFarFromAnyMark(t *testing.T) {
 	db := MustOpenDB(t)
 	dir := mustAddTenant(t, db, "far").Dir.ID
 	const n = 5000
-	tx, err := db.write.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	for i := range n {
-		r := &scim.Resource{Type: scim.UserType, ID: roster.NewID(), Attrs: map[string]any{"userName": fmt.Sprintf("user%05d", i)}, Created: now, LastModified: now, Version: 1}
-		if _, err := sqlstore.InsertResource(context.Background(), dialect, tx, dir, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	mustInsertUsers(t, db, dir, n)
 	all := func() []string {
 		var out []string
 		rows, err := db.read.Query(`SELECT id FROM resources WHERE dir_id = ? AND type = 'User' ORDER BY rid`, dir)
@@ -230,5 +217,55 @@ func TestPagesFarFromAnyMark(t *testing.T) {
 	after := all()
 	for _, start := range []int{3500, 1, 2600, 4950, 1200, 4899} {
 		check("after a deletion", after, start, 100)
+	}
+}
+
+// mustInsertUsers writes n users in one transaction, as the benchmarks
+// seed, for tests that need more than Create makes quickly.
+func mustInsertUsers(tb testing.TB, db *DB, dir string, n int) {
+	tb.Helper()
+	tx, err := db.write.Begin()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback()
+	now := time.Now()
+	for i := range n {
+		r := &scim.Resource{Type: scim.UserType, ID: roster.NewID(), Attrs: map[string]any{"userName": fmt.Sprintf("user%05d", i)}, Created: now, LastModified: now, Version: 1}
+		if _, err := sqlstore.InsertResource(context.Background(), dialect, tx, dir, r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestListFirstCallsConcurrent: more first pages at once than the read
+// pool has connections, each needing statements not yet prepared, all
+// finish. Preparing inside the transaction took a second connection
+// while holding one, and with every connection held that way none was
+// ever free.
+func TestListFirstCallsConcurrent(t *testing.T) {
+	db := MustOpenDB(t)
+	dir := mustAddTenant(t, db, "first").Dir.ID
+	mustInsertUsers(t, db, dir, 3000)
+	const workers = 32
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := make(chan struct{})
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			<-start
+			_, err := db.List(ctx, dir, scim.UserType, scim.ListQuery{StartIndex: 2500 + w, Count: 10})
+			errs <- err
+		}()
+	}
+	close(start)
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatalf("a list did not finish: %v", err)
+		}
 	}
 }

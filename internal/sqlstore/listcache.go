@@ -68,11 +68,15 @@ func (c *ListCache) Close() error {
 }
 
 // stmt returns the statement of query prepared on db, preparing it on
-// first use, or nil: no cache, the cache is full or closed, or preparing
-// failed (running the query unprepared then reports the error).
-// Statements are never evicted, so one that a caller holds is never
-// closed under it (but by Close, with the store).
-func (c *ListCache) stmt(ctx context.Context, db *sql.DB, query string) *sql.Stmt {
+// first use if prepare is set, or nil: no cache, not prepared yet, the
+// cache is full or closed, or preparing failed (running the query
+// unprepared then reports the error). Preparing takes a connection from
+// db's pool, so it is never done while holding one in a transaction:
+// with every connection held by transactions waiting to prepare, none
+// would ever be free (see prepare). Statements are never evicted, so one
+// that a caller holds is never closed under it (but by Close, with the
+// store).
+func (c *ListCache) stmt(ctx context.Context, db *sql.DB, query string, prepare bool) *sql.Stmt {
 	if c == nil {
 		return nil
 	}
@@ -80,7 +84,7 @@ func (c *ListCache) stmt(ctx context.Context, db *sql.DB, query string) *sql.Stm
 	st, ok := c.stmts[query]
 	full := c.closed || len(c.stmts) >= listStmtsMax
 	c.mu.Unlock()
-	if ok || full {
+	if ok || full || !prepare {
 		return st
 	}
 	st, err := db.PrepareContext(ctx, query)
@@ -121,10 +125,21 @@ func (t sqlText) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	return t.on.QueryRowContext(ctx, t.query, args...)
 }
 
+// prepare prepares the queries that a transaction is about to run, before
+// it takes its connection; "" entries are skipped.
+func (c *ListCache) prepare(ctx context.Context, db *sql.DB, queries ...string) {
+	for _, q := range queries {
+		if q != "" {
+			c.stmt(ctx, db, q, true)
+		}
+	}
+}
+
 // querier returns how to run a read query in tx, or on db when tx is nil:
-// through its prepared statement when the cache has one, as text otherwise.
+// through its prepared statement when the cache has one (in tx, only one
+// prepared before: see stmt), as text otherwise.
 func (c *ListCache) querier(ctx context.Context, db *sql.DB, tx *sql.Tx, query string) querier {
-	st := c.stmt(ctx, db, query)
+	st := c.stmt(ctx, db, query, tx == nil)
 	switch {
 	case st != nil && tx != nil:
 		return tx.StmtContext(ctx, st)

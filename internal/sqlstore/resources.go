@@ -503,6 +503,14 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 		}
 	}
 	res := &scim.ListResult{Resources: []*scim.Resource{}}
+	relations := s.d.Rebind(groupsQuery)
+	if typ == scim.GroupType {
+		relations = s.d.Rebind(membersQuery)
+	}
+	c.prepare(ctx, s.r, lq.Page, lq.Count, relations)
+	if s.d.ResourceCounts {
+		c.prepare(ctx, s.r, lq.After, lq.Hops, removedQuery)
+	}
 	// Page and count in one read transaction, so both see one snapshot.
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		// An unfiltered page is read after the nearest mark before it
@@ -512,7 +520,7 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 		seq := c != nil && s.d.ResourceCounts && lq.Unfiltered && lq.After != "" && q.Count > 0
 		var removed int64
 		if seq {
-			err := c.queryRow(ctx, s.r, tx, `SELECT coalesce((SELECT removed FROM resource_counts WHERE dir_id = ? AND type = ?), 0)`, dir, typ).Scan(&removed)
+			err := c.queryRow(ctx, s.r, tx, removedQuery, dir, typ).Scan(&removed)
 			if err != nil {
 				return err
 			}
@@ -562,6 +570,10 @@ func (s *Store) ListWith(ctx context.Context, c *ListCache, dir, typ string, q s
 	}
 	return res, nil
 }
+
+// removedQuery reads the counter of deletions of a directory's resources
+// of one type (Dialect.ResourceCounts; see ListCache).
+const removedQuery = `SELECT coalesce((SELECT removed FROM resource_counts WHERE dir_id = ? AND type = ?), 0)`
 
 // hop walks an unfiltered list from the mark from towards position pos,
 // listHop resources at a time (ListSQL.Hops), marks where each step lands
@@ -630,11 +642,11 @@ func (s *Store) listRelations(ctx context.Context, c *ListCache, tx *sql.Tx, r *
 	if !s.hasRelations(r, withMembers) {
 		return nil
 	}
-	query := groupsQuery
+	query := s.d.Rebind(groupsQuery)
 	if r.Type == scim.GroupType {
-		query = membersQuery
+		query = s.d.Rebind(membersQuery)
 	}
-	rows, err := c.query(ctx, s.r, tx, s.d.Rebind(query), rid)
+	rows, err := c.query(ctx, s.r, tx, query, rid)
 	refs, err := scanAll(rows, err, func(row interface{ Scan(...any) error }) (m scim.Member, err error) {
 		return m, row.Scan(&m.Value, &m.Type, &m.Display)
 	})
