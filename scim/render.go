@@ -18,19 +18,25 @@ const TimeFormat = time.RFC3339Nano
 // what it changes, so r can be rendered again or cached.
 func Render(rt *ResourceType, r *Resource, base string) map[string]any {
 	doc := make(map[string]any, len(r.Attrs)+4)
-	schemas := []any{rt.SchemaURN}
-	for _, k := range sortedKeys(r.Attrs) {
-		v := r.Attrs[k]
+	var exts []string
+	for k, v := range r.Attrs {
 		if rt.Extension(k) != nil {
 			// An extension is listed in schemas only when it has data.
 			if m, _ := v.(map[string]any); len(m) == 0 {
 				continue
 			}
-			schemas = append(schemas, k)
+			exts = append(exts, k)
 		} else if a := rt.Core.Attr(k); a != nil && discarded(a) {
 			continue // never returned, even if an older version stored it
 		}
 		doc[k] = v
+	}
+	// The extensions in a stable order; the document's keys need none
+	// (JSON objects are written with their keys sorted).
+	schemas := make([]any, 1, 1+len(exts))
+	schemas[0] = rt.SchemaURN
+	for _, k := range sortKeys(exts) {
+		schemas = append(schemas, k)
 	}
 	doc["schemas"] = schemas
 	doc["id"] = r.ID

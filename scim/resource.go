@@ -208,7 +208,11 @@ func (n *normalizer) set(k string, v any) error {
 // a whole attribute sorts before its parts and the more specific key, applied
 // last, wins.
 func sortedKeys(m map[string]any) []string {
-	keys := slices.Collect(maps.Keys(m))
+	return sortKeys(slices.Collect(maps.Keys(m)))
+}
+
+// sortKeys sorts keys as sortedKeys does, in place, and returns them.
+func sortKeys(keys []string) []string {
 	slices.SortFunc(keys, func(a, b string) int {
 		if c := strings.Compare(strings.ToLower(a), strings.ToLower(b)); c != 0 {
 			return c

@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -340,19 +341,31 @@ func kindOf(t reflect.Type) string {
 	return "a " + t.Kind().String()
 }
 
+// bodyBufs holds response body buffers for reuse: a page of 100 users is
+// about 100 KB, which grown from nothing each time was copied over and
+// over and left to the collector. Larger buffers are not kept, so one big
+// response does not pin its memory.
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBody = 1 << 20
+
 // writeJSON writes a SCIM JSON response.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // this is an API, not HTML: keep "<" readable in details
-	if err := enc.Encode(v); err != nil {
+	// Not HTML-escaped: this is an API, so "<" stays readable in details.
+	buf := bodyBufs.Get().(*[]byte)
+	body, err := appendJSON((*buf)[:0], v)
+	if err != nil {
 		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"schemas":["` + scim.ErrorURN + `"],"status":"500","detail":"internal error"}` + "\n")
+		body = append((*buf)[:0], `{"schemas":["`+scim.ErrorURN+`"],"status":"500","detail":"internal error"}`...)
 	}
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/scim+json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+	if cap(body) <= maxPooledBody {
+		*buf = body
+		bodyBufs.Put(buf)
+	}
 }
 
 // decodeBody reads a JSON object body within the size limit. It accepts

@@ -293,7 +293,7 @@ func (d *Dialect) loadRefs(ctx context.Context, tx *sql.Tx, query string, rid in
 }
 
 // selectResource reads resources r; the document as text, so that it
-// decodes with UseNumber whatever the column's type.
+// decodes alike (decodeDoc) whatever the column's type.
 const selectResource = `SELECT r.rid, r.type, r.id, r.created, r.modified, r.version, CAST(r.doc AS TEXT) FROM resources r`
 
 // selectResourceWith is selectResource with more columns after the
@@ -312,9 +312,8 @@ func scanResource(row interface{ Scan(...any) error }, extra ...any) (*scim.Reso
 		return nil, 0, err
 	}
 	r.Created, r.LastModified = fromMicros(created), fromMicros(modified)
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	if err := dec.Decode(&r.Attrs); err != nil {
+	var err error
+	if r.Attrs, err = decodeDoc(doc); err != nil {
 		return nil, 0, fmt.Errorf("decode resource %s: %w", r.ID, err)
 	}
 	return &r, rid, nil
