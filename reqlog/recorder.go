@@ -37,18 +37,10 @@ type Options struct {
 	// fastest provisioning.
 	QueueSize int
 	// BatchSize and FlushInterval bound a batch: it is written when it
-	// holds BatchSize entries (default 2048) or FlushInterval after its
-	// first entry (default 1 s), whichever comes first, in transactions
-	// of WriteSize entries (default 256) one after the other. On SQLite
-	// every commit makes each read connection drop its page cache, so
-	// the log is written in short bursts about once a second rather than
-	// every few hundred requests (docs/benchmarks.md: match queries alone
-	// ran 40% faster without the log's commits among them); WriteSize
-	// keeps each transaction short, so that a SCIM write waits for the
-	// log's writer no longer than before.
+	// holds BatchSize entries (default 256) or FlushInterval after its
+	// first entry (default 200 ms), whichever comes first.
 	BatchSize     int
 	FlushInterval time.Duration
-	WriteSize     int
 	// Retention is how long entries are kept (default 30 days), and
 	// PruneInterval how often older ones are deleted (default 1 hour,
 	// and once at start).
@@ -75,10 +67,9 @@ func (o *Options) setDefaults() {
 		}
 	}
 	def(&o.QueueSize, 8192)
-	def(&o.BatchSize, 2048)
-	def(&o.WriteSize, 256)
+	def(&o.BatchSize, 256)
 	def(&o.MaxBodyBytes, 64<<10)
-	defDur(&o.FlushInterval, time.Second)
+	defDur(&o.FlushInterval, 200*time.Millisecond)
 	defDur(&o.Retention, 30*24*time.Hour)
 	defDur(&o.PruneInterval, time.Hour)
 	if o.Now == nil {
@@ -249,13 +240,9 @@ func (r *Recorder) flush(batch []item) []item {
 		entries = append(entries, e)
 		*it = item{} // let the body go before the next batch fills the array
 	}
-	for len(entries) > 0 {
-		n := min(len(entries), r.opts.WriteSize)
-		if err := r.store.AppendRequests(ctx, entries[:n]); err != nil {
-			r.failed.Add(int64(n))
-			r.log.LogAttrs(ctx, slog.LevelError, "request log write failed", slog.Int("entries", n), slog.Any("error", err))
-		}
-		entries = entries[n:]
+	if err := r.store.AppendRequests(ctx, entries); err != nil {
+		r.failed.Add(int64(len(entries)))
+		r.log.LogAttrs(ctx, slog.LevelError, "request log write failed", slog.Int("entries", len(entries)), slog.Any("error", err))
 	}
 	return batch[:0]
 }
