@@ -94,3 +94,21 @@ func randomTree(rng *rand.Rand, depth int) any {
 	}
 	return nil
 }
+
+// FuzzAppendJSONString: any string, as a key and as a value, encodes as
+// encoding/json encodes it.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "a\"b\\c", "<&>", "\x00\x1f\x7f", "\xff\xc3", "\u2028\u2029", "é🎉"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v := map[string]any{s: []any{s, json.Number("1")}}
+		want, err := encodingJSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := appendJSON(nil, v); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s (%v), want %s", s, got, err, want)
+		}
+	})
+}

@@ -386,12 +386,19 @@ func testListMembers(f *fixture) {
 		t.Errorf("listed user's groups: %v", rs)
 	}
 	// A listed user's groups are those Get reads, in the same order,
-	// whether the page is filtered (a matching query) or not, and a user
-	// in none has an empty list.
+	// whether the page is filtered (a matching query), sorted or neither,
+	// and a user in none has an empty list.
 	f.group(dir, "ops", u.ID)
 	bob := f.user(dir, "bob")
-	for _, filter := range []string{"", `userName eq "alice"`, `userName eq "bob"`} {
-		for _, r := range f.list(dir, scim.UserType, f.query(scim.UserType, filter)).Resources {
+	for _, filter := range []string{"", `userName eq "alice"`, `userName eq "bob"`, "sorted"} {
+		var q scim.ListQuery
+		if filter == "sorted" {
+			q = f.query(scim.UserType, "")
+			q.SortBy = f.sortBy(scim.UserType, "userName")
+		} else {
+			q = f.query(scim.UserType, filter)
+		}
+		for _, r := range f.list(dir, scim.UserType, q).Resources {
 			want := f.get(dir, scim.UserType, r.ID).Groups
 			if !slices.Equal(r.Groups, want) || r.Groups == nil {
 				t.Errorf("filter %q: listed %s has groups %#v, Get reads %#v", filter, r.ID, r.Groups, want)

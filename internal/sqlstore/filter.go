@@ -75,7 +75,10 @@ func (d *Dialect) ListSQL(rt *scim.ResourceType, dir string, q scim.ListQuery) (
 		// One primary-key read instead of a walk of the directory.
 		count = `SELECT coalesce((SELECT n FROM resource_counts WHERE dir_id = ` + d.Param(1) + ` AND type = ` + d.Param(2) + `), 0)`
 	}
-	sel, groups := selectResource, rt.Name == scim.UserType && d.GroupsOf != ""
+	// Not with sortBy: a sort that no index serves computes every
+	// column of every matching row before it keeps a page, and the
+	// groups would be read for all of them.
+	sel, groups := selectResource, rt.Name == scim.UserType && d.GroupsOf != "" && q.SortBy == nil
 	if groups {
 		sel = selectResourceWith(", " + d.GroupsOf)
 	}

@@ -78,15 +78,17 @@ func (p *docParser) literal(s string) bool {
 	return false
 }
 
+// value reads the value at p.i, inside depth objects and arrays.
 func (p *docParser) value(depth int) (any, error) {
-	if depth > maxDocDepth {
-		return nil, p.fail("nested too deeply")
-	}
 	p.space()
 	if p.i >= len(p.b) {
 		return nil, errDocEnd
 	}
-	switch c := p.b[p.i]; {
+	c := p.b[p.i]
+	if (c == '{' || c == '[') && depth >= maxDocDepth {
+		return nil, p.fail("nested too deeply")
+	}
+	switch {
 	case c == '{':
 		p.i++
 		m := map[string]any{}

@@ -43,7 +43,15 @@ func TestDecodeDocMatchesEncodingJSON(t *testing.T) {
 		``, ` `, `[]`, `"s"`, `1`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,}`, `{"a":1}x`, `{"a":[1,]}`, `{"a":01}`,
 		`{"a":1.}`, `{"a":.5}`, `{"a":-}`, `{"a":1e}`, `{"a":tru}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12zz"}`,
 		"{\"a\":\"tab\there\"}", `{"a":"open}`, `{a:1}`, `{"a":NaN}`, `{"a":+1}`, `nul`, `{"a":1}{}`,
-		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	}
+	// encoding/json's limit: 10,000 nested objects and arrays.
+	deep := `{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`
+	if _, err := decodeDoc([]byte(deep)); err != nil || !json.Valid([]byte(deep)) {
+		t.Errorf("10,000 levels: %v (encoding/json valid: %v)", err, json.Valid([]byte(deep)))
+	}
+	if json.Valid([]byte(invalid[len(invalid)-1])) {
+		t.Error("encoding/json accepts 10,001 levels: the reference changed")
 	}
 	for _, d := range docs {
 		want, wantErr := referenceDoc([]byte(d))
@@ -105,4 +113,25 @@ func randomText(rng *rand.Rand) string {
 		sb.WriteRune(docRunes[rng.IntN(len(docRunes))])
 	}
 	return sb.String()
+}
+
+// FuzzDecodeDoc: decodeDoc accepts what encoding/json accepts, with the
+// same result, and rejects the rest, without panicking.
+func FuzzDecodeDoc(f *testing.F) {
+	for _, d := range []string{`{}`, `{"a":[1,"x",{"b":null}],"c":true}`, `{"s":"\u00e9\ud83c\udf89"}`, "{\"k\":\"\xff\"}", `null`, `[1]`} {
+		f.Add([]byte(d))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeDoc(b)
+		if !json.Valid(b) {
+			if err == nil {
+				t.Fatalf("%q: invalid JSON decoded", b)
+			}
+			return
+		}
+		want, wantErr := referenceDoc(b)
+		if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got  %#v (%v)\n want %#v (%v)", b, got, err, want, wantErr)
+		}
+	})
 }
