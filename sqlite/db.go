@@ -24,6 +24,11 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+// requestLogSchema creates the request log's tables in requests.db.
+//
+//go:embed requestlog.sql
+var requestLogSchema string
+
 // Compile-time checks that DB implements the store interfaces.
 var (
 	_ roster.AdminStore      = (*DB)(nil)
@@ -44,10 +49,17 @@ type DB struct {
 	// lists keeps List's prepared statements and the ends of recent
 	// pages (sqlstore.ListCache).
 	lists *sqlstore.ListCache
+	// log is the request log's store, on LogFileName: its commits would
+	// otherwise be in the WAL that every SCIM read goes through.
+	log               *sqlstore.Store
+	logWrite, logRead *sql.DB
 }
 
 // FileName is the database file inside the data directory.
 const FileName = "roster.db"
+
+// LogFileName is the request log's database file, beside FileName.
+const LogFileName = "requests.db"
 
 // foldFunc is the SQL name of the function that lowers text the way Go's
 // strings.ToLower does (see fold).
@@ -78,43 +90,79 @@ func Open(ctx context.Context, dir string, reg *scim.Registry) (*DB, error) {
 	if err := registerFold(); err != nil {
 		return nil, fmt.Errorf("register %s: %w", foldFunc, err)
 	}
-	path := filepath.Join(dir, FileName)
+	// The writer keeps a 32 MB page cache (cache_size is per connection):
+	// the pages its index updates touch stay in memory between commits.
+	// Each read connection gets 8 MB: there are up to 8 of them, the OS
+	// page cache holds the file anyway, and with 32 MB each a burst of
+	// large reads (list pages deep in a directory) held 8 × 32 MB.
+	w, r, err := openFile(filepath.Join(dir, FileName), "&_pragma=foreign_keys(ON)", 32000, 8000, 8)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg, lists: sqlstore.NewListCache()}
+	// The request log is read by admins now and then: two readers.
+	lw, lr, err := openFile(filepath.Join(dir, LogFileName), "", 8000, 2000, 2)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.log, db.logWrite, db.logRead = sqlstore.New(dialect, lw, lr, reg), lw, lr
+	if _, err := lw.ExecContext(ctx, requestLogSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: %w", LogFileName, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openFile opens the writer and reader pools of one database file, with
+// page caches of writerKB and readerKB each and up to readers readers.
+func openFile(path, pragmas string, writerKB, readerKB, readers int) (w, r *sql.DB, err error) {
 	// busy_timeout must come first so that the connection waits rather than
 	// fails while another connection switches the file to WAL.
 	// synchronous(FULL) makes every acknowledged commit survive power loss,
 	// not just a process crash: a 2xx from Roster means the change is on disk.
 	// SQLite does not enforce foreign keys unless asked, for historical reasons.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)"
+		"&_pragma=temp_store(MEMORY)" + pragmas
 	// Writers take the lock when the transaction starts (BEGIN IMMEDIATE), so
 	// a read-then-write transaction never fails halfway on a busy database.
-	// The writer keeps a 32 MB page cache (cache_size is per connection):
-	// the pages its index updates touch stay in memory between commits.
-	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-32000)&_txlock=immediate")
+	w, err = sql.Open("sqlite", dsn+fmt.Sprintf("&_pragma=cache_size(-%d)&_txlock=immediate", writerKB))
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	// Each read connection gets 8 MB: there are up to 8 of them, the OS
-	// page cache holds the file anyway, and with 32 MB each a burst of
-	// large reads (list pages deep in a directory) held 8 × 32 MB.
-	r, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-8000)&_pragma=query_only(ON)")
+	r, err = sql.Open("sqlite", dsn+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=query_only(ON)", readerKB))
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(8)
+	r.SetMaxOpenConns(readers)
 	// Idle connections stay open (database/sql keeps 2 by default): a
 	// connection that is closed loses its page cache and its compiled
 	// statements, and opening one runs every pragma again, under the very
 	// bursts of reads an identity provider sends.
-	r.SetMaxIdleConns(8)
-	db := &DB{Store: sqlstore.New(dialect, w, r, reg), write: w, read: r, reg: reg, lists: sqlstore.NewListCache()}
-	if err := db.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
+	r.SetMaxIdleConns(readers)
+	return w, r, nil
+}
+
+// AppendRequests, QueryRequests and PruneRequests use the request log's
+// own file (LogFileName).
+func (db *DB) AppendRequests(ctx context.Context, entries []roster.RequestEntry) error {
+	return db.log.AppendRequests(ctx, entries)
+}
+
+// QueryRequests returns an organization's entries matching q, newest first.
+func (db *DB) QueryRequests(ctx context.Context, q roster.RequestQuery) ([]roster.RequestEntry, error) {
+	return db.log.QueryRequests(ctx, q)
+}
+
+// PruneRequests deletes entries older than before.
+func (db *DB) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
+	return db.log.PruneRequests(ctx, before)
 }
 
 // List returns one page of a list (sqlstore.Store.ListWith), with the
@@ -125,7 +173,11 @@ func (db *DB) List(ctx context.Context, dir, typ string, q scim.ListQuery) (*sci
 
 // Close closes the database.
 func (db *DB) Close() error {
-	return errors.Join(db.lists.Close(), db.Store.Close())
+	errs := []error{db.lists.Close(), db.Store.Close()}
+	if db.log != nil {
+		errs = append(errs, db.log.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // migrate runs each embedded migration not yet applied, each in its own
@@ -135,6 +187,11 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	return sqlstore.EachMigration(migrationFS, func(name string, body []byte) error {
+		if name == "migrations/0008_request_log_file.sql" {
+			if err := db.moveRequestLog(ctx); err != nil {
+				return err
+			}
+		}
 		tx, err := db.write.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -152,6 +209,36 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return tx.Commit()
 	})
+}
+
+// moveRequestLog copies the request log of a database from before
+// migration 0008 into LogFileName, which the migration then drops from
+// the main file. Copying skips ids already there, so a copy cut short
+// (the process stopped before 0008 committed) is finished by the next.
+func (db *DB) moveRequestLog(ctx context.Context) error {
+	var n int
+	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'request_log'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var path string
+	if err := db.logWrite.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS log`, path); err != nil {
+		return fmt.Errorf("attach %s: %w", LogFileName, err)
+	}
+	defer conn.ExecContext(context.Background(), `DETACH DATABASE log`)
+	const cols = `id, time, org_id, directory_id, credential_kind, credential_id, credential_name, method, route,
+		resource_type, resource_id, summary, status, scim_type, latency, request_id, body`
+	if _, err := conn.ExecContext(ctx, `INSERT OR IGNORE INTO log.request_log (`+cols+`) SELECT `+cols+` FROM main.request_log`); err != nil {
+		return fmt.Errorf("copy the request log into %s: %w", LogFileName, err)
+	}
+	return nil
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation, by its

@@ -53,6 +53,18 @@ func OpenExport(ctx context.Context, dir string) (*Export, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
+	// The request log's file, read-only on the same (only) connection, so
+	// that its table is exported with the others. A data directory from
+	// before it existed gets it from `roster migrate`, as it gets any
+	// other change of schema.
+	// (open refuses a directory without it, once the main file is known
+	// to be roster's.)
+	if logPath := filepath.Join(dir, LogFileName); fileExists(logPath) {
+		if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS log`, "file:"+logPath+"?mode=ro"); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", logPath, err)
+		}
+	}
 	e := &Export{db: db}
 	if err := e.open(ctx); err != nil {
 		db.Close()
@@ -69,6 +81,12 @@ func (e *Export) open(ctx context.Context) error {
 	e.tx = tx
 	if err := e.checkSchema(ctx); err != nil {
 		return err
+	}
+	var attached int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_database_list WHERE name = 'log'`).Scan(&attached); err != nil {
+		return err
+	} else if attached == 0 {
+		return fmt.Errorf("%w: the request log's database %s is missing beside it (roster migrate creates it)", ErrSchemaOutdated, LogFileName)
 	}
 	tables, err := e.readTables(ctx)
 	if err != nil {
@@ -125,7 +143,10 @@ func (e *Export) checkSchema(ctx context.Context) error {
 // the schema maintains itself: schema_migrations, and auth_epoch and
 // resource_counts, which triggers keep) with their columns in declaration order.
 func (e *Export) readTables(ctx context.Context) ([]ExportTable, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('schema_migrations', 'auth_epoch', 'resource_counts') ORDER BY rowid`)
+	// The request log's tables come after the main file's; names are
+	// unique across the two, so unqualified names find them.
+	rows, err := e.tx.QueryContext(ctx, `SELECT name FROM (SELECT 0 AS f, rowid AS r, name, type FROM main.sqlite_schema UNION ALL SELECT 1, rowid, name, type FROM log.sqlite_schema)
+		WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name NOT IN ('schema_migrations', 'auth_epoch', 'resource_counts') ORDER BY f, r`)
 	if err != nil {
 		return nil, err
 	}
@@ -305,5 +326,10 @@ func (r *ExportRows) Err() error {
 
 // Close releases the rows.
 func (r *ExportRows) Close() error { return r.rows.Close() }
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

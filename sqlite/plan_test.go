@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 
@@ -13,7 +14,13 @@ import (
 // explain returns the lines of SQLite's query plan for a statement.
 func explain(tb testing.TB, db *DB, query string, args []any) []string {
 	tb.Helper()
-	rows, err := db.read.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	return explainOn(tb, db.read, query, args)
+}
+
+// explainOn is explain on one pool: the request log's is db.logRead.
+func explainOn(tb testing.TB, pool *sql.DB, query string, args []any) []string {
+	tb.Helper()
+	rows, err := pool.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		tb.Fatalf("explain %s: %v", query, err)
 	}

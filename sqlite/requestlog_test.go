@@ -1,6 +1,11 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +35,7 @@ func TestRequestLogQueryPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan := strings.Join(explain(t, db, query, args), "\n")
+			plan := strings.Join(explainOn(t, db.logRead, query, args), "\n")
 			t.Logf("%s\n%s", query, plan)
 			if !strings.Contains(plan, c.use) {
 				t.Errorf("plan does not use %s", c.use)
@@ -40,8 +45,77 @@ func TestRequestLogQueryPlans(t *testing.T) {
 			}
 		})
 	}
-	plan := strings.Join(explain(t, db, `SELECT id FROM request_log WHERE time < ? LIMIT ?`, []any{1, 1}), "\n")
+	plan := strings.Join(explainOn(t, db.logRead, `SELECT id FROM request_log WHERE time < ? LIMIT ?`, []any{1, 1}), "\n")
 	if !strings.Contains(plan, "request_log_time") {
 		t.Errorf("pruning does not use the time index:\n%s", plan)
+	}
+}
+
+// TestRequestLogMovesToItsFile: opening a data directory from before
+// migration 0008, whose request log is in roster.db, moves the entries
+// into requests.db and drops the old table; entries already moved by an
+// earlier, interrupted attempt are not duplicated.
+func TestRequestLogMovesToItsFile(t *testing.T) {
+	for _, interrupted := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fresh", true: "interrupted"}[interrupted], func(t *testing.T) {
+			dataDir := t.TempDir()
+			db := mustOpenDir(t, dataDir)
+			tn := mustAddTenant(t, db, "moving")
+			var entries []roster.RequestEntry
+			for i := range 5 {
+				entries = append(entries, roster.RequestEntry{Time: time.UnixMicro(int64(1_700_000_000_000_000 + i)).UTC(), OrgID: tn.Org.ID, DirectoryID: tn.Dir.ID,
+					CredentialKind: "key", CredentialID: tn.Key.ID, CredentialName: "k", Method: "GET", Route: "/Users", ResourceType: "User",
+					Summary: fmt.Sprint("entry ", i), Status: 200, RequestID: fmt.Sprint("r", i)})
+			}
+			// The interrupted attempt had copied the first two.
+			if interrupted {
+				if err := db.AppendRequests(context.Background(), entries[:2]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			if !interrupted {
+				if err := os.Remove(filepath.Join(dataDir, LogFileName)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The old layout: the log in roster.db, 0008 not applied.
+			raw, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.Exec(requestLogSchema); err != nil {
+				t.Fatal(err)
+			}
+			for i, e := range entries {
+				if _, err := raw.Exec(`INSERT INTO request_log (id, time, org_id, directory_id, credential_kind, credential_id, credential_name, method, route,
+					resource_type, resource_id, summary, status, scim_type, latency, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, '', 0, ?, NULL)`,
+					i+1, e.Time.UnixMicro(), e.OrgID, e.DirectoryID, e.CredentialKind, e.CredentialID, e.CredentialName, e.Method, e.Route, e.ResourceType,
+					e.Summary, e.Status, e.RequestID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := raw.Exec(`DELETE FROM schema_migrations WHERE name = 'migrations/0008_request_log_file.sql'`); err != nil {
+				t.Fatal(err)
+			}
+			raw.Close()
+
+			db = mustOpenDir(t, dataDir)
+			got, err := db.QueryRequests(context.Background(), roster.RequestQuery{OrgID: tn.Org.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, e := range got {
+				ids = append(ids, e.RequestID)
+			}
+			if fmt.Sprint(ids) != "[r4 r3 r2 r1 r0]" {
+				t.Errorf("entries after the move: %v, want [r4 r3 r2 r1 r0]", ids)
+			}
+			var n int
+			if err := db.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'request_log'`).Scan(&n); err != nil || n != 0 {
+				t.Errorf("roster.db still has the request_log table (%d, %v)", n, err)
+			}
+		})
 	}
 }

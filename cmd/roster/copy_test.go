@@ -339,12 +339,14 @@ func sqlExec(t *testing.T, dir, query string) {
 // copyDataDir copies the database of a closed data directory.
 func copyDataDir(t *testing.T, from, to string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(from, sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(to, sqlite.FileName), b, 0o600); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{sqlite.FileName, sqlite.LogFileName} {
+		b, err := os.ReadFile(filepath.Join(from, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
