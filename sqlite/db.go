@@ -126,7 +126,7 @@ func openFile(path, pragmas string, writerKB, readerKB, readers int) (w, r *sql.
 	// synchronous(FULL) makes every acknowledged commit survive power loss,
 	// not just a process crash: a 2xx from Roster means the change is on disk.
 	// SQLite does not enforce foreign keys unless asked, for historical reasons.
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+	dsn := fileURI(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=temp_store(MEMORY)" + pragmas
 	// Writers take the lock when the transaction starts (BEGIN IMMEDIATE), so
 	// a read-then-write transaction never fails halfway on a busy database.
@@ -147,6 +147,13 @@ func openFile(path, pragmas string, writerKB, readerKB, readers int) (w, r *sql.
 	// bursts of reads an identity provider sends.
 	r.SetMaxIdleConns(readers)
 	return w, r, nil
+}
+
+// fileURI returns path as an SQLite URI (file:…). Without escaping, a "?"
+// or "#" in the data directory's path ends the file name there, and
+// roster.db and requests.db would both open the directory's parent.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 }
 
 // AppendRequests, QueryRequests and PruneRequests use the request log's
@@ -212,9 +219,10 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // moveRequestLog copies the request log of a database from before
-// migration 0008 into LogFileName, which the migration then drops from
-// the main file. Copying skips ids already there, so a copy cut short
-// (the process stopped before 0008 committed) is finished by the next.
+// migration 0008 into LogFileName, in one transaction, which the migration
+// then drops from the main file. Copying skips the entries already there,
+// so a move cut short (the process stopped before 0008 committed) is
+// finished by the next start without duplicates.
 func (db *DB) moveRequestLog(ctx context.Context) error {
 	var n int
 	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'request_log'`).Scan(&n); err != nil || n == 0 {
@@ -225,20 +233,45 @@ func (db *DB) moveRequestLog(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	var path string
+	var path, mainPath string
 	if err := db.logWrite.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path); err != nil {
 		return err
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&mainPath); err != nil {
+		return err
+	}
+	if path == mainPath {
+		// Dropping the table would then drop the log itself.
+		return fmt.Errorf("the request log's database and the main one are the same file (%s); nothing was moved", path)
 	}
 	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS log`, path); err != nil {
 		return fmt.Errorf("attach %s: %w", LogFileName, err)
 	}
 	defer conn.ExecContext(context.Background(), `DETACH DATABASE log`)
-	const cols = `id, time, org_id, directory_id, credential_kind, credential_id, credential_name, method, route,
-		resource_type, resource_id, summary, status, scim_type, latency, request_id, body`
-	if _, err := conn.ExecContext(ctx, `INSERT OR IGNORE INTO log.request_log (`+cols+`) SELECT `+cols+` FROM main.request_log`); err != nil {
-		return fmt.Errorf("copy the request log into %s: %w", LogFileName, err)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer tx.Rollback()
+	// An entry is already there if an entry of the same request is
+	// (request ids are random), whatever its id: ids can collide when an
+	// old roster.db is restored beside a newer requests.db, and those
+	// entries are added under new ids rather than lost.
+	const cols = `time, org_id, directory_id, credential_kind, credential_id, credential_name, method, route,
+		resource_type, resource_id, summary, status, scim_type, latency, request_id, body`
+	const missing = ` FROM main.request_log m WHERE NOT EXISTS (SELECT 1 FROM log.request_log l
+		WHERE l.request_id = m.request_id AND l.time = m.time AND l.org_id = m.org_id)`
+	for _, stmt := range []string{
+		`CREATE INDEX log.request_log_moving ON request_log(request_id)`,
+		`INSERT INTO log.request_log (id, ` + cols + `) SELECT id, ` + cols + missing + ` AND NOT EXISTS (SELECT 1 FROM log.request_log l WHERE l.id = m.id)`,
+		`INSERT INTO log.request_log (` + cols + `) SELECT ` + cols + missing + ` ORDER BY m.id`,
+		`DROP INDEX log.request_log_moving`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("copy the request log into %s: %w", LogFileName, err)
+		}
+	}
+	return tx.Commit()
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation, by its

@@ -47,7 +47,7 @@ func OpenExport(ctx context.Context, dir string) (*Export, error) {
 	}
 	// mode=ro opens the file read-only; query_only also refuses writes
 	// through the connection, which keeps even a bug from changing it.
-	dsn := "file:" + path + "?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(ON)"
+	dsn := fileURI(path) + "?mode=ro&_pragma=busy_timeout(10000)&_pragma=query_only(ON)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -60,7 +60,7 @@ func OpenExport(ctx context.Context, dir string) (*Export, error) {
 	// (open refuses a directory without it, once the main file is known
 	// to be roster's.)
 	if logPath := filepath.Join(dir, LogFileName); fileExists(logPath) {
-		if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS log`, "file:"+logPath+"?mode=ro"); err != nil {
+		if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS log`, fileURI(logPath)+"?mode=ro"); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open %s: %w", logPath, err)
 		}

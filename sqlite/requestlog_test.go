@@ -53,41 +53,63 @@ func TestRequestLogQueryPlans(t *testing.T) {
 
 // TestRequestLogMovesToItsFile: opening a data directory from before
 // migration 0008, whose request log is in roster.db, moves the entries
-// into requests.db and drops the old table; entries already moved by an
-// earlier, interrupted attempt are not duplicated.
+// into requests.db and drops the old table. Entries already moved by an
+// earlier, interrupted attempt are not duplicated; entries of a newer
+// requests.db whose ids the old log also uses (an old roster.db restored
+// beside it) are all kept.
 func TestRequestLogMovesToItsFile(t *testing.T) {
-	for _, interrupted := range []bool{false, true} {
-		t.Run(map[bool]string{false: "fresh", true: "interrupted"}[interrupted], func(t *testing.T) {
-			dataDir := t.TempDir()
+	for _, c := range []struct {
+		name   string
+		before string // what requests.db holds: "none", "moved" (the first two old entries), "other" (two newer ones)
+		want   string
+	}{
+		{"fresh", "none", "[r4 r3 r2 r1 r0]"},
+		{"interrupted", "moved", "[r4 r3 r2 r1 r0]"},
+		{"restored", "other", "[new1 new0 r4 r3 r2 r1 r0]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// A path with the characters that end a file name in an
+			// SQLite URI unless escaped.
+			dataDir := filepath.Join(t.TempDir(), "data #1?x=%41 y")
+			if err := os.Mkdir(dataDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
 			db := mustOpenDir(t, dataDir)
 			tn := mustAddTenant(t, db, "moving")
-			var entries []roster.RequestEntry
-			for i := range 5 {
-				entries = append(entries, roster.RequestEntry{Time: time.UnixMicro(int64(1_700_000_000_000_000 + i)).UTC(), OrgID: tn.Org.ID, DirectoryID: tn.Dir.ID,
+			entry := func(id string, micros int64) roster.RequestEntry {
+				return roster.RequestEntry{Time: time.UnixMicro(micros).UTC(), OrgID: tn.Org.ID, DirectoryID: tn.Dir.ID,
 					CredentialKind: "key", CredentialID: tn.Key.ID, CredentialName: "k", Method: "GET", Route: "/Users", ResourceType: "User",
-					Summary: fmt.Sprint("entry ", i), Status: 200, RequestID: fmt.Sprint("r", i)})
+					Summary: "entry " + id, Status: 200, RequestID: id}
 			}
-			// The interrupted attempt had copied the first two.
-			if interrupted {
-				if err := db.AppendRequests(context.Background(), entries[:2]); err != nil {
+			var old []roster.RequestEntry
+			for i := range 5 {
+				old = append(old, entry(fmt.Sprint("r", i), int64(1_700_000_000_000_000+i)))
+			}
+			switch c.before {
+			case "moved":
+				if err := db.AppendRequests(context.Background(), old[:2]); err != nil {
+					t.Fatal(err)
+				}
+			case "other":
+				if err := db.AppendRequests(context.Background(), []roster.RequestEntry{entry("new0", 1_800_000_000_000_000), entry("new1", 1_800_000_000_000_001)}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			db.Close()
-			if !interrupted {
+			if c.before == "none" {
 				if err := os.Remove(filepath.Join(dataDir, LogFileName)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			// The old layout: the log in roster.db, 0008 not applied.
-			raw, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, FileName))
+			raw, err := sql.Open("sqlite", fileURI(filepath.Join(dataDir, FileName)))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := raw.Exec(requestLogSchema); err != nil {
 				t.Fatal(err)
 			}
-			for i, e := range entries {
+			for i, e := range old {
 				if _, err := raw.Exec(`INSERT INTO request_log (id, time, org_id, directory_id, credential_kind, credential_id, credential_name, method, route,
 					resource_type, resource_id, summary, status, scim_type, latency, request_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, '', 0, ?, NULL)`,
 					i+1, e.Time.UnixMicro(), e.OrgID, e.DirectoryID, e.CredentialKind, e.CredentialID, e.CredentialName, e.Method, e.Route, e.ResourceType,
@@ -109,12 +131,26 @@ func TestRequestLogMovesToItsFile(t *testing.T) {
 			for _, e := range got {
 				ids = append(ids, e.RequestID)
 			}
-			if fmt.Sprint(ids) != "[r4 r3 r2 r1 r0]" {
-				t.Errorf("entries after the move: %v, want [r4 r3 r2 r1 r0]", ids)
+			if fmt.Sprint(ids) != c.want {
+				t.Errorf("entries after the move: %v, want %s", ids, c.want)
 			}
 			var n int
 			if err := db.read.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'request_log'`).Scan(&n); err != nil || n != 0 {
 				t.Errorf("roster.db still has the request_log table (%d, %v)", n, err)
+			}
+			for _, name := range []string{FileName, LogFileName} {
+				if _, err := os.Stat(filepath.Join(dataDir, name)); err != nil {
+					t.Errorf("%s is not in the data directory: %v", name, err)
+				}
+			}
+			db.Close()
+			e, err := OpenExport(context.Background(), dataDir)
+			if err != nil {
+				t.Fatalf("export: %v", err)
+			}
+			defer e.Close()
+			if n, err := e.Count(context.Background(), "request_log"); err != nil || fmt.Sprint(n) != fmt.Sprint(len(ids)) {
+				t.Errorf("export counts %d request log entries (%v), want %d", n, err, len(ids))
 			}
 		})
 	}
